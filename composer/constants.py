@@ -1,0 +1,25 @@
+"""One home for composer's constants and default settings, with their units."""
+
+# --- The grid -------------------------------------------------------------
+STEPS_PER_QUARTER = 4  # grid steps per quarter note: 4 = sixteenth notes
+
+# --- Melody encoding ------------------------------------------------------
+MELODY_MIN_PITCH = 48  # C3: lowest pitch with its own NOTE_ON token
+MELODY_MAX_PITCH = 95  # B6: highest; pitches outside are folded in by octaves
+
+# --- Performance (polyphonic) encoding -------------------------------------
+PERFORMANCE_MIN_PITCH = 21  # A0, the lowest piano key
+PERFORMANCE_MAX_PITCH = 108  # C8, the highest piano key
+MAX_TIME_SHIFT = 16  # longest TIME_SHIFT token, in grid steps (one 4/4 bar)
+VELOCITY_BINS = 8  # VELOCITY tokens split 1..127 into this many equal bins
+
+# --- Hostile input bounds ---------------------------------------------------
+MAX_FILE_BYTES = 8 * 1024 * 1024  # MIDI files larger than this are refused
+MAX_PIECE_BEATS = 4096  # a piece is cut at this many beats (1,024 bars of 4/4)
+MAX_NOTES = 200_000  # a file with more notes than this is refused
+
+# --- Output ---------------------------------------------------------------
+DEFAULT_QPM = 120.0  # tempo of generated MIDI, quarter notes per minute
+DEFAULT_VELOCITY = 80  # velocity of generated notes when the encoding has none
+DEFAULT_PROGRAM = 0  # General MIDI program of generated notes (0 = piano)
+TICKS_PER_BEAT = 480  # resolution of the MIDI files composer writes

@@ -1,0 +1,22 @@
+"""The error types composer raises. The CLI turns each into one line, no traceback."""
+
+
+class ComposerError(Exception):
+    """Base class for every error composer reports to the user."""
+
+
+class MidiError(ComposerError):
+    """A MIDI file that cannot be read or written; the message names the file."""
+
+    def __init__(self, path, problem):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class DataError(ComposerError):
+    """A corpus folder with nothing usable in it, or bad encoding settings."""
+
+
+class CheckpointError(ComposerError):
+    """A checkpoint that is missing, truncated, tampered with or not composer's."""
