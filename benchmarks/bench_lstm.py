@@ -1,0 +1,224 @@
+"""Time one LSTM training step and sampling: composer's fused layer, the course-style
+per-gate float64 functions, and PyTorch (when installed), side by side in one run.
+
+    python benchmarks/bench_lstm.py            # table of medians and ratios
+    python benchmarks/bench_lstm.py --json     # machine-readable
+
+A training step is forward + softmax cross-entropy over every step + backward,
+for one layer of H units on token ids from a vocabulary of V, batch N, T steps.
+On a 2-core machine, idle BLAS and torch worker threads spin and steal the other
+library's cores, so the libraries are timed in alternating blocks of calls with
+short pauses between them, and each figure is the median over the blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from composer import model, rnn  # noqa: E402
+
+VOCAB = 96  # tokens: about the size of the melody vocabulary plus headroom
+TRAIN_SIZES = [(128, 1, 100), (256, 32, 100), (256, 64, 100), (512, 64, 100)]  # (H, N, T)
+SAMPLE_HIDDEN, SAMPLE_STEPS = 256, 200
+PAUSE = 0.05  # seconds between blocks, so idle worker threads go back to sleep
+
+
+# --- composer ----------------------------------------------------------------
+
+
+def composer_train_step(H, N, T, rng):
+    params = model.init_params(VOCAB, H, 1, rng)
+    ids = rng.integers(0, VOCAB, (T, N))
+    targets = rng.integers(0, VOCAB, (T, N))
+    state = model.zero_state(params, N)
+
+    def run():
+        logits, _, cache = model.forward(params, ids, state)
+        _, dlogits = model.cross_entropy(logits, targets)
+        model.backward(params, dlogits, cache)
+
+    return run
+
+
+def composer_sampling(rng):
+    params = model.init_params(VOCAB, SAMPLE_HIDDEN, 1, rng)
+
+    def run():
+        state = model.zero_state(params, 1)
+        token = np.zeros(1, dtype=np.int64)
+        for _ in range(SAMPLE_STEPS):
+            logits, state = model.step(params, token, state)
+            token = logits.argmax(axis=1)
+
+    return run
+
+
+# --- the course's per-gate functions, float64 --------------------------------
+
+
+def course_train_step(H, N, T, rng):
+    params = {f"W{g}": rng.standard_normal((H, H + VOCAB)) * 0.05 for g in "fico"}
+    params.update({f"b{g}": np.zeros((H, 1)) for g in "fico"})
+    params["Wy"], params["by"] = rng.standard_normal((VOCAB, H)) * 0.05, np.zeros((VOCAB, 1))
+    x = np.eye(VOCAB)[rng.integers(0, VOCAB, (N, T))].transpose(2, 0, 1)  # (n_x, m, T_x)
+    y_true = np.eye(VOCAB)[rng.integers(0, VOCAB, (N, T))].transpose(2, 0, 1)
+    a0 = np.zeros((H, N))
+
+    def run():
+        a, y, _, caches = rnn.lstm_forward(x, a0, params)
+        dz = (y - y_true) / (N * T)  # softmax cross-entropy gradient, per step
+        da = np.einsum("yh,ymt->hmt", params["Wy"], dz)
+        rnn.lstm_backward(da, caches)
+        np.einsum("ymt,hmt->yh", dz, a)  # dWy
+
+    return run
+
+
+# --- PyTorch -----------------------------------------------------------------
+
+
+def torch_modules(H):
+    import torch
+
+    torch.set_num_threads(2)
+    embed = torch.nn.Embedding(VOCAB, H)
+    lstm = torch.nn.LSTM(H, H)
+    head = torch.nn.Linear(H, VOCAB)
+    return torch, embed, lstm, head
+
+
+def torch_train_step(H, N, T, rng):
+    torch, embed, lstm, head = torch_modules(H)
+    ids = torch.from_numpy(rng.integers(0, VOCAB, (T, N)))
+    targets = torch.from_numpy(rng.integers(0, VOCAB, (T * N,)))
+    modules = (embed, lstm, head)
+
+    def run():
+        for m in modules:
+            m.zero_grad(set_to_none=True)
+        out, _ = lstm(embed(ids))
+        loss = torch.nn.functional.cross_entropy(head(out).reshape(T * N, VOCAB), targets)
+        loss.backward()
+
+    return run
+
+
+def torch_sampling(rng):
+    torch, embed, lstm, head = torch_modules(SAMPLE_HIDDEN)
+
+    def run():
+        with torch.no_grad():
+            state = None
+            token = torch.zeros((1, 1), dtype=torch.long)
+            for _ in range(SAMPLE_STEPS):
+                out, state = lstm(embed(token), state)
+                token = head(out).argmax(dim=-1)
+
+    return run
+
+
+# --- timing ------------------------------------------------------------------
+
+
+def time_interleaved(runs, blocks, calls_per_block):
+    """Median seconds per call of each run, timed in alternating blocks."""
+    samples = {name: [] for name in runs}
+    for run in runs.values():
+        run()  # warm up: allocations, BLAS threads, torch's first-call setup
+    for _ in range(blocks):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            for _ in range(calls_per_block[name]):
+                run()
+            samples[name].append((time.perf_counter() - start) / calls_per_block[name])
+            time.sleep(PAUSE)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def have_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def benchmark(blocks, with_torch):
+    rng = np.random.default_rng(0)
+    rows = []
+    for H, N, T in TRAIN_SIZES:
+        runs = {"composer": composer_train_step(H, N, T, rng),
+                "course": course_train_step(H, N, T, rng)}
+        if with_torch:
+            runs["torch"] = torch_train_step(H, N, T, rng)
+        calls = {"composer": 3, "course": 1, "torch": 3}
+        times = time_interleaved(runs, blocks, calls)
+        rows.append({"task": "train", "hidden": H, "batch": N, "steps": T, **times})
+    runs = {"composer": composer_sampling(rng)}
+    if with_torch:
+        runs["torch"] = torch_sampling(rng)
+    times = time_interleaved(runs, blocks, {"composer": 2, "torch": 1})
+    rows.append({"task": "sample", "hidden": SAMPLE_HIDDEN, "batch": 1, "steps": SAMPLE_STEPS,
+                 **times})
+    for row in rows:
+        if "course" in row:
+            row["course/composer"] = row["course"] / row["composer"]
+        if "torch" in row:
+            row["composer/torch"] = row["composer"] / row["torch"]
+    return rows
+
+
+def blas_description():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)"
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return ", ".join(f"{p['internal_api']} {p.get('version')} {p.get('architecture')} "
+                     f"{p['num_threads']} threads" for p in pools)
+
+
+def _ms(row, key):
+    return f"{row[key] * 1e3:.2f}" if key in row else "-"
+
+
+def _ratio(row, key):
+    return f"{row[key]:.2f}x" if key in row else "-"
+
+
+def print_table(rows):
+    print(f"BLAS: {blas_description()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+    print(f"{'task':6} {'H':>4} {'N':>3} {'T':>4} {'composer ms':>12} {'course ms':>10} "
+          f"{'torch ms':>9} {'course/composer':>16} {'composer/torch':>15}")
+    for r in rows:
+        print(f"{r['task']:6} {r['hidden']:>4} {r['batch']:>3} {r['steps']:>4} "
+              f"{_ms(r, 'composer'):>12} {_ms(r, 'course'):>10} {_ms(r, 'torch'):>9} "
+              f"{_ratio(r, 'course/composer'):>16} {_ratio(r, 'composer/torch'):>15}")
+    print("(medians per call; sample = 200 single-token steps at batch 1; "
+          "composer/torch < 1 means composer is faster)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print machine-readable results")
+    parser.add_argument("--blocks", type=int, default=9, help="timed blocks per library")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    args = parser.parse_args()
+    rows = benchmark(args.blocks, have_torch() and not args.no_torch)
+    if args.json:
+        print(json.dumps({"blas": blas_description(), "results": rows}, indent=2))
+    else:
+        print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The listening commands: `composer render`, `composer plot` and `composer stats`.
+
+Thin click commands over composer.render, composer.plot and composer.stats;
+composer.cli adds every command in COMMANDS to the `composer` group.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from composer import stats as st
+from composer.clitools import reports_errors
+from composer.plot import plot_piano_roll, require_matplotlib
+from composer.render import (
+    DEFAULT_GAIN,
+    DEFAULT_SAMPLE_RATE,
+    MAX_GAIN,
+    SAMPLE_RATES,
+    SOUNDFONT_ENV,
+    SOUNDFONT_PLACES,
+    free_path,
+    render_wav,
+    wav_info,
+)
+
+FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def _require(path: Path, what: str = "file") -> None:
+    """A one-line error (exit 1) when `path` does not exist."""
+    if not path.exists():
+        raise click.ClickException(f"{path}: no such {what}")
+
+
+def _output_path(source: Path, output: Path | None, suffix: str, overwrite: bool) -> Path:
+    """Where to write: `output`, refused if it exists; else SOURCE.suffix or a free name."""
+    if output is not None and output.resolve() == source.resolve():
+        raise click.ClickException(f"{output} is the input file; choose another name with -o")
+    if output is not None:
+        if output.exists() and not overwrite:
+            raise click.ClickException(
+                f"{output} already exists; choose another name with -o, or pass --overwrite"
+            )
+        return output
+    wanted = source.with_suffix(suffix)
+    chosen = wanted if overwrite else free_path(wanted)
+    if chosen != wanted:
+        click.echo(f"{wanted} already exists; writing {chosen} instead")
+    return chosen
+
+
+@click.command()
+@click.argument("midi_file", type=FILE)
+@click.option("-o", "--output", type=FILE, help="WAV file to write  [default: MIDI_FILE with .wav]")
+@click.option(
+    "--soundfont",
+    type=FILE,
+    help=f"General MIDI .sf2 soundfont  [default: ${SOUNDFONT_ENV}, else {SOUNDFONT_PLACES[0]}]",
+)
+@click.option(
+    "--gain",
+    type=click.FloatRange(0, MAX_GAIN, min_open=True),
+    default=DEFAULT_GAIN,
+    show_default=True,
+    help="FluidSynth output gain; lowered automatically if the result would clip",
+)
+@click.option(
+    "--sample-rate",
+    type=click.IntRange(*SAMPLE_RATES),
+    default=DEFAULT_SAMPLE_RATE,
+    show_default=True,
+    help="samples per second (Hz)",
+)
+@click.option("--overwrite", is_flag=True, help="replace the output file if it exists")
+@reports_errors
+def render(midi_file, output, soundfont, gain, sample_rate, overwrite):
+    """Render MIDI_FILE to audio (WAV) with FluidSynth, to hear it.
+
+    Needs FluidSynth and a General MIDI soundfont: on Debian/Ubuntu
+    `sudo apt-get install fluidsynth fluid-soundfont-gm`. Without -o the WAV
+    goes next to the MIDI file; an existing file is never overwritten
+    silently (a free name such as song-1.wav is picked and reported).
+    """
+    _require(midi_file)
+    wav = _output_path(midi_file, output, ".wav", overwrite)
+    render_wav(
+        midi_file, wav, gain=gain, soundfont=soundfont, sample_rate=sample_rate,
+        overwrite=overwrite, warn=_warn,
+    )  # fmt: skip
+    info = wav_info(wav)
+    click.echo(f"Wrote {wav} ({info.seconds:.1f} s, peak {info.peak_dbfs:.1f} dBFS)")
+
+
+@click.command()
+@click.argument("midi_file", type=FILE)
+@click.option("-o", "--output", type=FILE, help="PNG file to write  [default: MIDI_FILE with .png]")
+@click.option("--overwrite", is_flag=True, help="replace the output file if it exists")
+@reports_errors
+def plot(midi_file, output, overwrite):
+    """Draw MIDI_FILE as a piano roll (PNG): pitch against beats, bars marked.
+
+    Needs matplotlib: pip install 'numpy-lstm-composer[plot]'.
+    """
+    from composer.midi_io import read_midi
+
+    require_matplotlib()
+    _require(midi_file)
+    pieces = read_midi(midi_file)
+    png = _output_path(midi_file, output, ".png", overwrite)
+    if len(pieces) > 1:
+        click.echo(f"{midi_file} holds {len(pieces)} songs; drawing the first")
+    plot_piano_roll(pieces[0], png, title=midi_file.name)
+    click.echo(f"Wrote {png}")
+
+
+def _load(path: Path) -> list:
+    """The pieces of a MIDI file, or of every MIDI file in a folder."""
+    if path.is_dir():
+        from composer.dataset import load_pieces
+
+        return load_pieces(path, warn=_warn)
+    from composer.midi_io import read_midi
+
+    return read_midi(path)
+
+
+def _column_names(path: Path, reference: Path) -> tuple[str, str]:
+    if str(path) != str(reference):
+        return str(path), str(reference)
+    return str(path), f"{reference} (reference)"
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--against",
+    "reference",
+    type=click.Path(path_type=Path),
+    metavar="DATA_DIR",
+    help="reference corpus (a folder of MIDI files) to print side by side, with distances",
+)
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+@reports_errors
+def stats(path, reference, as_json):
+    """Musical statistics of a MIDI file or a folder of them.
+
+    Note density, pitch range, pitch-class and interval histograms, share of
+    notes in the estimated key, excessive repeats and resolved leaps of the
+    top line. `composer.stats` documents every definition.
+    """
+    _require(path, "file or folder")
+    if reference is not None:
+        _require(reference, "file or folder")
+    ours = st.tally(_load(path))
+    report = {"path": str(path), "summary": st.summary(ours)}
+    columns = {str(path): report["summary"]}
+    distance = None
+    if reference is not None:
+        theirs = st.tally(_load(reference))
+        distance = st.distances(ours, theirs)
+        report["reference"] = {"path": str(reference), "summary": st.summary(theirs)}
+        report["distance"] = distance
+        mine, other = _column_names(path, reference)
+        columns = {mine: report["summary"], other: report["reference"]["summary"]}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(st.format_report(columns, distance))
+
+
+COMMANDS = [render, plot, stats]

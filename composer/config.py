@@ -1,0 +1,61 @@
+"""The settings of a training run: one commented set of defaults, saved in every checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from composer.errors import CheckpointError
+
+
+@dataclass
+class TrainConfig:
+    # --- data ---
+    encoding: str = "melody"  # "melody" (one line, a token per grid step) or "performance"
+    transpose: int = 3  # training pieces are also seen shifted by every -3..+3 semitones
+    val_fraction: float = 0.1  # share of pieces held out for validation (split by piece)
+    # --- model ---
+    hidden_size: int = 256  # H, LSTM units per layer
+    layers: int = 2  # stacked LSTM layers
+    dropout: float = 0.2  # dropout on each layer's output (between layers, before the head)
+    # --- optimisation ---
+    seq_len: int = 64  # T, the truncated-BPTT window in tokens; state carries across windows
+    batch_size: int = 32  # N, parallel lanes of the token stream
+    epochs: int = 8  # passes over the training stream
+    max_steps: int = 0  # stop after this many optimiser steps (0 = no limit)
+    lr: float = 3e-3  # Adam learning rate; halved when validation NLL stops improving
+    clip_norm: float = 1.0  # clip gradients to this global norm (0 = off)
+    clip_value: float = 0.0  # clip each gradient element to +-this (0 = off; the course's clip)
+    patience: int = 2  # stop after this many epochs without a better validation NLL
+    seed: int = 0  # seeds initialisation, data order and dropout
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise CheckpointError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def validate(self) -> None:
+        """ValueError naming the first setting outside its range."""
+        checks = [
+            ("hidden_size", self.hidden_size >= 1, "at least 1"),
+            ("layers", self.layers >= 1, "at least 1"),
+            ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+            ("seq_len", self.seq_len >= 1, "at least 1"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("epochs", self.epochs >= 1, "at least 1"),
+            ("max_steps", self.max_steps >= 0, "0 or more"),
+            ("lr", self.lr > 0, "positive"),
+            ("clip_norm", self.clip_norm >= 0, "0 or more"),
+            ("clip_value", self.clip_value >= 0, "0 or more"),
+            ("transpose", 0 <= self.transpose <= 12, "0..12"),
+            ("val_fraction", 0 < self.val_fraction < 1, "in (0, 1)"),
+            ("patience", self.patience >= 1, "at least 1"),
+        ]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {allowed}, not {getattr(self, name)!r}")

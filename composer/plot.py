@@ -1,0 +1,226 @@
+"""Pictures: a piano roll of a piece and the training curve of a model, as PNG files.
+
+matplotlib is an optional extra (`pip install 'numpy-lstm-composer[plot]'`);
+without it these functions raise PlotError saying so. Figures are drawn on
+matplotlib's Agg canvas directly, without pyplot, so no display is needed and
+no global backend is switched in the caller's process.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from composer.errors import ComposerError
+from composer.notes import Piece
+from composer.stats import pitch_name
+
+INSTALL_MATPLOTLIB = (
+    "matplotlib is not installed, and pictures need it: "
+    "pip install 'numpy-lstm-composer[plot]' (or: pip install matplotlib)"
+)
+DPI = 100  # dots per inch of the PNG files
+MAX_BAR_LABELS = 16  # at most this many bar numbers along the top of a piano roll
+MAX_BAR_LINES = 128  # with more bars, only the numbered bars get a line
+MAX_BEAT_LINES = 128  # beats get faint lines up to this many beats
+BLACK_KEYS = frozenset({1, 3, 6, 8, 10})  # pitch classes shaded in the piano roll
+
+
+class PlotError(ComposerError):
+    """matplotlib is missing, or there is nothing to draw."""
+
+
+def require_matplotlib():
+    """(Figure, FigureCanvasAgg), or PlotError saying how to install matplotlib."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise PlotError(INSTALL_MATPLOTLIB) from error
+    return Figure, FigureCanvasAgg
+
+
+def _save(figure, canvas_class, path: str | os.PathLike) -> Path:
+    """Write the figure as a PNG via a temporary file, so a reader never sees half of it."""
+    path = Path(path)
+    temp = path.with_name(f".{path.stem}.{os.getpid()}.partial.png")
+    canvas_class(figure)
+    try:
+        figure.savefig(temp, format="png", dpi=DPI)
+        os.replace(temp, path)
+    except OSError as error:
+        raise PlotError(f"cannot write {path}: {error.strerror or error}") from error
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
+# --- Piano roll ------------------------------------------------------------------
+
+
+def _bar_step(bars: float) -> int:
+    """Label every k-th bar so that at most MAX_BAR_LABELS labels show: k in 1, 2, 4, 8, ..."""
+    step = 1
+    while bars / step > MAX_BAR_LABELS:
+        step *= 2
+    return step
+
+
+def _note_rectangles(piece: Piece) -> np.ndarray:
+    """Corner points of one rectangle per note, (n, 4, 2): (time in beats, pitch)."""
+    notes = np.array([(n.start, n.end, n.pitch) for n in piece.notes], dtype=float)
+    start, end, pitch = notes.T
+    low, high = pitch - 0.4, pitch + 0.4
+    corners = [(start, low), (end, low), (end, high), (start, high)]
+    return np.stack([np.stack(c, axis=-1) for c in corners], axis=1)
+
+
+def _draw_notes(ax, piece: Piece) -> None:
+    from matplotlib import colormaps
+    from matplotlib.collections import PolyCollection
+
+    palette = colormaps["tab10"]
+    colors = [palette(n.voice % 10) for n in piece.notes]
+    alphas = [0.35 + 0.65 * n.velocity / 127 for n in piece.notes]  # louder = darker
+    faces = [(*c[:3], a) for c, a in zip(colors, alphas, strict=True)]
+    rectangles = PolyCollection(
+        _note_rectangles(piece), facecolors=faces, edgecolors="0.15", linewidths=0.4, zorder=2
+    )  # zorder 2: above the bar and beat lines
+    ax.add_collection(rectangles)
+
+
+def _draw_pitch_axis(ax, low: int, high: int) -> None:
+    """Note names on the pitch axis; black-key rows shaded like a keyboard."""
+    for pitch in range(low, high + 1):
+        if pitch % 12 in BLACK_KEYS:
+            ax.axhspan(pitch - 0.5, pitch + 0.5, color="0.93", zorder=0, linewidth=0)
+    every = 1 if high - low <= 24 else 12
+    ticks = [p for p in range(low, high + 1) if every == 1 or p % 12 == 0]
+    ax.set_yticks(ticks, [pitch_name(p) for p in ticks])
+    ax.set_ylim(low - 0.5, high + 0.5)
+    ax.set_ylabel("pitch")
+
+
+def _draw_bars(ax, bar_beats: float, end: float) -> None:
+    """Bar lines from the time signature; bar numbers along the top, beats along the bottom."""
+    bars = max(1, math.ceil(end / bar_beats - 1e-9))
+    step = _bar_step(bars)
+    for k in range(bars + 1):
+        if k % step == 0 or bars <= MAX_BAR_LINES:
+            ax.axvline(k * bar_beats, color="0.55" if k % step == 0 else "0.8", lw=0.7, zorder=1)
+    labelled = range(0, bars + 1, step)
+    ax.set_xticks([k * bar_beats for k in labelled])
+    if bars * bar_beats <= MAX_BEAT_LINES:  # faint lines on the beats too
+        ax.set_xticks(np.arange(0, bars * bar_beats + 1e-9), minor=True)
+        ax.grid(axis="x", which="minor", color="0.88", linewidth=0.5)
+    ax.set_xlim(0, bars * bar_beats)
+    ax.set_xlabel("time (beats = quarter notes)")
+    top = ax.secondary_xaxis(
+        "top", functions=(lambda b: b / bar_beats + 1, lambda n: (n - 1) * bar_beats)
+    )
+    top.set_xticks([k + 1 for k in labelled])
+    top.set_xlabel("bar")
+
+
+def plot_piano_roll(piece: Piece, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Draw the piece's notes as a piano roll (pitch against beats, bars marked) to a PNG."""
+    if not piece.notes:
+        raise PlotError(f"{piece.name}: no notes to draw")
+    Figure, canvas_class = require_matplotlib()
+    numerator, denominator = piece.time_signature
+    bar_beats = numerator * 4 / denominator
+    low = min(n.pitch for n in piece.notes) - 1
+    high = max(n.pitch for n in piece.notes) + 1
+    width = min(24.0, max(8.0, 3 + 0.15 * piece.duration))  # inches
+    height = min(10.0, max(4.0, 1.5 + 0.16 * (high - low)))
+    figure = Figure(figsize=(width, height), layout="constrained")
+    ax = figure.add_subplot()
+    _draw_pitch_axis(ax, low, high)
+    _draw_bars(ax, bar_beats, piece.duration)
+    _draw_notes(ax, piece)
+    details = f"{numerator}/{denominator}, {piece.qpm:g} qpm, {len(piece.notes)} notes"
+    ax.set_title(f"{title or piece.name}\n{details}", fontsize=11)
+    return _save(figure, canvas_class, path)
+
+
+# --- Loss curve --------------------------------------------------------------------
+
+
+def _finite(value) -> float | None:
+    """The value as a float, or None when missing or not finite."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _check_history(history: Sequence[Mapping]) -> None:
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise TypeError(f"history must be a list of dicts, got {type(history).__name__}")
+    if not history:
+        raise ValueError("history is empty: nothing to plot")
+    for row in history:
+        if not isinstance(row, Mapping):
+            raise TypeError(f"history rows must be dicts, got {type(row).__name__}")
+        missing = {"epoch", "train_nll"} - set(row)
+        if missing:
+            raise ValueError(f"history row {dict(row)!r} lacks {', '.join(sorted(missing))}")
+
+
+def _series(history: Sequence[Mapping], key: str) -> tuple[list[float], list[float]]:
+    """(epochs, values) of one column, skipping missing and non-finite values."""
+    pairs = [(float(row["epoch"]), _finite(row.get(key))) for row in history]
+    kept = [(e, v) for e, v in pairs if v is not None]
+    return [e for e, _ in kept], [v for _, v in kept]
+
+
+def _mark_best(ax, epochs: list[float], values: list[float]) -> None:
+    best = int(np.argmin(values))
+    ax.scatter([epochs[best]], [values[best]], s=80, facecolors="none", edgecolors="C1", zorder=3)
+    ax.annotate(
+        f"best {values[best]:.3f} (epoch {epochs[best]:g})",
+        (epochs[best], values[best]),
+        textcoords="offset points",
+        xytext=(0, 10),
+        ha="center",
+        fontsize=9,
+        color="C1",
+    )
+
+
+def plot_loss_curve(history: Sequence[Mapping], path: str | os.PathLike) -> Path:
+    """Training and validation NLL (nats/step) per epoch to a PNG.
+
+    `history`: one dict per epoch with "epoch", "train_nll" and "valid_nll"
+    (None, or absent, when there was no validation).
+    """
+    _check_history(history)
+    Figure, canvas_class = require_matplotlib()
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(8, 5), layout="constrained")
+    ax = figure.add_subplot()
+    epochs, train = _series(history, "train_nll")
+    ax.plot(epochs, train, "o-", color="C0", markersize=4, label="training")
+    epochs_v, valid = _series(history, "valid_nll")
+    if valid:
+        ax.plot(epochs_v, valid, "s-", color="C1", markersize=4, label="validation")
+        _mark_best(ax, epochs_v, valid)
+    ax.margins(x=0.04, y=0.12)  # room above the "best" label
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if min(epochs) == max(epochs):  # one epoch: keep the axis from zooming into 0.001s
+        ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("NLL (nats per step)")
+    bits = ax.secondary_yaxis(
+        "right", functions=(lambda x: x / math.log(2), lambda b: b * math.log(2))
+    )
+    bits.set_ylabel("bits per step")
+    ax.grid(True, color="0.9")
+    ax.legend()
+    ax.set_title("Training and validation loss")
+    return _save(figure, canvas_class, path)

@@ -1,0 +1,107 @@
+"""Drawing new music from a trained model, one token at a time.
+
+All K samples are drawn together as a batch of K. Each starts from the primer's
+tokens (run through the model first) or, without a primer, from a first token
+drawn from how the training pieces opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from composer import model
+from composer.errors import ComposerError
+from composer.trained import TrainedModel
+
+GREEDY_BELOW = 1e-3  # temperatures below this pick the most likely token
+
+
+def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, top_p=1.0,
+             primer=None, rng=None) -> np.ndarray:
+    """(K, P + length) token ids: the primer (P tokens, or one start token) then `length` more."""
+    rng = rng or np.random.default_rng()
+    params = trained.params
+    opening = _opening(trained, primer, num, rng)  # (K, P)
+    state = model.zero_state(params, num)
+    if opening.shape[1] > 1:  # run the primer through, all but its last token
+        _, state, _ = model.forward(params, opening[:, :-1].T, state)
+    tokens = np.empty((num, opening.shape[1] + length), dtype=np.int64)
+    tokens[:, : opening.shape[1]] = opening
+    current = opening[:, -1]
+    for t in range(opening.shape[1], tokens.shape[1]):
+        logits, state = model.step(params, current, state)
+        current = choose(logits, temperature, top_k, top_p, rng)
+        tokens[:, t] = current
+    return tokens
+
+
+def _opening(trained, primer, num, rng):
+    if primer is not None and len(primer):
+        return np.tile(np.asarray(primer, dtype=np.int64), (num, 1))
+    counts = np.asarray(trained.start_counts, dtype=np.float64)
+    if counts.sum() <= 0:
+        counts = np.ones(trained.encoding.vocab_size)
+    return rng.choice(len(counts), size=(num, 1), p=counts / counts.sum())
+
+
+def choose(logits, temperature, top_k, top_p, rng) -> np.ndarray:
+    """One token per row of logits (K, V): greedy, or sampled with temperature/top-k/top-p."""
+    if temperature < GREEDY_BELOW:
+        return logits.argmax(axis=1)
+    scaled = logits.astype(np.float64) / temperature
+    probs = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    if top_k:
+        probs = _keep_top_k(probs, top_k)
+    if top_p < 1.0:
+        probs = _keep_nucleus(probs, top_p)
+    cumulative = probs.cumsum(axis=1)
+    draws = rng.random((len(probs), 1)) * cumulative[:, -1:]
+    return np.minimum((cumulative < draws).sum(axis=1), probs.shape[1] - 1)
+
+
+def _keep_top_k(probs, k):
+    """Zero all but the k most likely tokens of each row."""
+    if k >= probs.shape[1]:
+        return probs
+    threshold = -np.partition(-probs, k - 1, axis=1)[:, k - 1 : k]
+    return np.where(probs >= threshold, probs, 0.0)
+
+
+def _keep_nucleus(probs, p):
+    """Keep the smallest set of most likely tokens whose probability reaches p."""
+    order = np.argsort(-probs, axis=1)
+    sorted_probs = np.take_along_axis(probs, order, axis=1)
+    total = sorted_probs.sum(axis=1, keepdims=True)
+    before = np.cumsum(sorted_probs, axis=1) - sorted_probs  # mass of the more likely tokens
+    keep_sorted = before < p * total  # the most likely token is always kept
+    keep = np.zeros_like(keep_sorted)
+    np.put_along_axis(keep, order, keep_sorted, axis=1)
+    return np.where(keep, probs, 0.0)
+
+
+def output_paths(out, num) -> list[Path]:
+    """Where the K samples go; never a file that exists already.
+
+    out ending in .mid/.midi is a file name (numbered -1, -2, ... when K > 1);
+    anything else is a folder, where the files are sample-001.mid and on,
+    numbered after the ones already there.
+    """
+    out = Path(out)
+    if out.suffix.lower() in (".mid", ".midi"):
+        paths = [out] if num == 1 else [out.with_name(f"{out.stem}-{k}{out.suffix}")
+                                        for k in range(1, num + 1)]
+        taken = [p for p in paths if p.exists()]
+        if taken:
+            raise ComposerError(f"{taken[0]} exists already; choose another --out")
+        return paths
+    existing = {p.name for p in out.glob("sample-*.mid")} if out.is_dir() else set()
+    paths, k = [], 1
+    while len(paths) < num:
+        name = f"sample-{k:03d}.mid"
+        if name not in existing:
+            paths.append(out / name)
+        k += 1
+    return paths

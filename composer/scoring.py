@@ -1,0 +1,57 @@
+"""Scoring a model on held-out pieces: NLL per step, accuracy and event accuracy.
+
+Each piece starts from a zero state and is scored on its targets tokens[1:],
+each predicted from the tokens before it, exactly the steps the n-gram baseline
+is scored on (composer.ngram).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from composer import model
+from composer.metrics import ScoreAccumulator, Scores
+
+CHUNK_STEPS = 256  # forward this many steps at a time, carrying state, to bound memory
+
+
+def score_model(params, sequences, event_mask, batch_size=32) -> Scores:
+    """Scores of the model on `sequences` (int arrays, one per piece)."""
+    scores = ScoreAccumulator(event_mask)
+    pieces = sorted((s for s in sequences if len(s) > 1), key=len, reverse=True)
+    for first in range(0, len(pieces), batch_size):
+        batch = pieces[first : first + batch_size]
+        ids, lengths = _pad(batch)  # (L, N), (N,)
+        for logprob, predicted, targets, valid in _predict(params, ids, lengths):
+            scores.add(logprob[valid], predicted[valid], targets[valid])
+    return scores.result()
+
+
+def _pad(batch):
+    """Time-major ids (L, N), padded with token 0, and the true lengths (N,)."""
+    lengths = np.array([len(s) for s in batch])
+    ids = np.zeros((lengths.max(), len(batch)), dtype=np.int64)
+    for n, sequence in enumerate(batch):
+        ids[: len(sequence), n] = sequence
+    return ids, lengths
+
+
+def _predict(params, ids, lengths):
+    """Per chunk: log p(target), argmax, targets and the mask of real steps."""
+    state = model.zero_state(params, ids.shape[1])
+    steps = ids.shape[0] - 1
+    for start in range(0, steps, CHUNK_STEPS):
+        stop = min(start + CHUNK_STEPS, steps)
+        logits, state, _ = model.forward(params, ids[start:stop], state)
+        targets = ids[start + 1 : stop + 1]  # (T, N)
+        log_probs = log_softmax(logits)
+        target_logprob = np.take_along_axis(log_probs, targets[..., None], -1)[..., 0]
+        valid = np.arange(start + 1, stop + 1)[:, None] < lengths[None, :]  # (T, N)
+        yield target_logprob, log_probs.argmax(-1), targets, valid
+
+
+def log_softmax(logits):
+    """log softmax over the last axis, in float64 for exact sums."""
+    logits = logits.astype(np.float64)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

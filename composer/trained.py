@@ -1,0 +1,88 @@
+"""A trained model as saved by `composer train`: weights, encoding, settings, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from composer import checkpoint
+from composer.config import TrainConfig
+from composer.encoding import Encoding, encoding_from_config
+from composer.errors import CheckpointError, ComposerError
+
+MODELS_DIR = Path("models")  # where `composer train` puts runs, relative to the working folder
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+@dataclass
+class TrainedModel:
+    params: dict[str, np.ndarray]
+    encoding: Encoding
+    config: TrainConfig
+    path: Path
+    history: list[dict] = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # where and how the data was read
+    train_tokens: list[np.ndarray] = field(default_factory=list)  # untransposed, for baselines
+    start_counts: np.ndarray | None = None  # (V,) how often each token opens a training piece
+
+    @property
+    def parameter_count(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+
+def model_arrays(params, train_tokens, start_counts) -> dict[str, np.ndarray]:
+    """The arrays of a model file: weights, the training tokens and the start counts."""
+    lengths = np.array([len(s) for s in train_tokens], dtype=np.int64)
+    tokens = np.concatenate(train_tokens) if train_tokens else np.zeros(0, np.int32)
+    arrays = checkpoint.with_prefix("param", params)
+    arrays.update({"train.tokens": tokens.astype(np.uint16), "train.lengths": lengths,
+                   "start_counts": start_counts})
+    return arrays
+
+
+def load_model(path) -> TrainedModel:
+    """A model from a run folder (its model.npz) or a .npz file."""
+    path = Path(path)
+    file = path / checkpoint.MODEL_FILE if path.is_dir() else path
+    arrays, meta = checkpoint.load(file)
+    try:
+        config = TrainConfig.from_dict(meta["config"])
+        encoding = encoding_from_config(meta["encoding"])
+        lengths = arrays["train.lengths"]
+        tokens = np.split(arrays["train.tokens"].astype(np.int32), np.cumsum(lengths)[:-1])
+        params = checkpoint.strip_prefix("param", arrays)
+        _check_shapes(params, config, encoding)
+        return TrainedModel(params, encoding, config, file, meta.get("history", []),
+                            meta.get("data", {}), tokens if len(lengths) else [],
+                            arrays["start_counts"])
+    except (KeyError, TypeError, ValueError, ComposerError) as error:
+        raise CheckpointError(f"{file}: incomplete or inconsistent model ({error})") from error
+
+
+def _check_shapes(params, config, encoding):
+    H, V = config.hidden_size, encoding.vocab_size
+    expected = {"Wy": (H, V), "by": (V,)}
+    for layer in range(config.layers):
+        expected.update({f"Wx{layer}": (V if layer == 0 else H, 4 * H),
+                         f"Wh{layer}": (H, 4 * H), f"b{layer}": (4 * H,)})
+    if set(params) != set(expected):
+        raise ValueError(f"parameters {sorted(params)}, expected {sorted(expected)}")
+    for name, shape in expected.items():
+        if params[name].shape != shape:
+            raise ValueError(f"{name} has shape {params[name].shape}, expected {shape}")
+
+
+def default_model_path() -> Path:
+    """The newest model under ./models, else the shipped default model."""
+    found = sorted(MODELS_DIR.glob(f"*/{checkpoint.MODEL_FILE}"),
+                   key=lambda p: (p.stat().st_mtime, str(p)))
+    if found:
+        return found[-1].parent
+    if (SHIPPED_MODEL / checkpoint.MODEL_FILE).is_file():
+        return SHIPPED_MODEL
+    raise CheckpointError(
+        f"no model found under {MODELS_DIR}/ and no shipped default model; "
+        "train one with `composer train DATA_DIR` or pass --model PATH"
+    )
