@@ -1,0 +1,19 @@
+"""Shared fixtures: a private cache folder for every test session, and a tiny corpus."""
+
+import pytest
+from tunes import write_corpus
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Keep the corpus cache out of the user's ~/.cache while testing."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("COMPOSER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """40 short synthetic tunes with a learnable structure (tests/tunes.py)."""
+    return write_corpus(tmp_path_factory.mktemp("tunes"), count=40, seed=0)

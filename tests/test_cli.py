@@ -1,0 +1,153 @@
+"""Every command through click's CliRunner: help, exit codes and exact error texts."""
+
+import json
+
+import mido
+import pytest
+from click.testing import CliRunner
+
+from composer.cli import main
+
+TINY = ["--hidden-size", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "4",
+        "--epochs", "2", "--transpose", "0", "--val-fraction", "0.2", "--quiet"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["evaluate"], ["info"],
+                                     ["render"], ["plot"], ["stats"]])
+def test_every_command_has_help(command):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: main" in result.output or "Usage:" in result.output
+    assert len(result.output.splitlines()) > 4
+
+
+def test_train_help_lists_every_option():
+    output = invoke("train", "--help").output
+    for option in ["--encoding", "--hidden-size", "--layers", "--dropout", "--seq-len",
+                   "--batch-size", "--epochs", "--max-steps", "--lr", "--clip-norm",
+                   "--clip-value", "--transpose", "--val-fraction", "--patience", "--seed",
+                   "--out", "--resume", "--quiet"]:
+        assert option in output
+
+
+def test_train_missing_folder(tmp_path):
+    result = invoke("train", tmp_path / "nowhere")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {tmp_path / 'nowhere'}: no such folder"
+
+
+def test_train_empty_folder(tmp_path):
+    result = invoke("train", tmp_path, "--out", tmp_path / "m")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: no MIDI files (.mid, .midi) found in {tmp_path}"
+
+
+def test_train_folder_of_broken_files(tmp_path):
+    (tmp_path / "a.mid").write_bytes(b"")
+    (tmp_path / "b.mid").write_text("not music")
+    result = invoke("train", tmp_path, "--out", tmp_path / "m", "--quiet")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[0] == f"skipped {tmp_path / 'a.mid'}: empty file"
+    assert lines[1].startswith(f"skipped {tmp_path / 'b.mid'}: ")
+    assert lines[-1].startswith(f"Error: none of the 2 MIDI files in {tmp_path} could be used")
+    assert "Traceback" not in result.output
+
+
+def test_conflicting_clip_options(tmp_path):
+    result = invoke("train", tmp_path, "--clip-norm", "1", "--clip-value", "5")
+    assert result.exit_code == 2
+    assert "Error: give --clip-norm or --clip-value, not both" in result.output
+
+
+def test_resume_with_new_settings_is_refused(tmp_path):
+    result = invoke("train", tmp_path, "--resume", tmp_path, "--hidden-size", "64")
+    assert result.exit_code == 2
+    assert "Error: --resume continues with the saved settings; drop --hidden-size" in result.output
+
+
+def test_missing_model(tmp_path):
+    result = invoke("sample", "--model", tmp_path / "none")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {tmp_path / 'none'}: no such model file"
+    result = invoke("info", tmp_path / "x.npz")
+    assert result.output.strip() == f"Error: {tmp_path / 'x.npz'}: no such model file"
+
+
+def test_bad_sampling_option():
+    result = invoke("sample", "--top-p", "1.5")
+    assert result.exit_code == 2 and "--top-p" in result.output
+
+
+@pytest.fixture(scope="module")
+def cli_model(tiny_corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    result = invoke("train", tiny_corpus, "--out", out, *TINY)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_end_to_end_writes_model_and_refuses_to_overwrite(cli_model, tiny_corpus):
+    assert (cli_model / "model.npz").is_file() and (cli_model / "checkpoint.npz").is_file()
+    again = invoke("train", tiny_corpus, "--out", cli_model, *TINY)
+    assert again.exit_code == 1
+    assert f"Error: {cli_model} already holds a model; use --resume {cli_model}" in again.output
+
+
+def test_resume_a_finished_run_continues_cleanly(cli_model, tiny_corpus):
+    result = invoke("train", tiny_corpus, "--resume", cli_model, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "best validation NLL" in result.output
+
+
+def test_sample_writes_midi_files_that_mido_reads(cli_model, tmp_path):
+    result = invoke("sample", "--model", cli_model, "--length", 64, "--num", 2, "--seed", 3,
+                    "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    paths = result.output.split()
+    assert paths == [str(tmp_path / "sample-001.mid"), str(tmp_path / "sample-002.mid")]
+    for path in paths:
+        midi = mido.MidiFile(path)
+        assert midi.type == 1 and any(m.type == "note_on" for m in midi.tracks[-1])
+    more = invoke("sample", "--model", cli_model, "--length", 16, "--out", tmp_path)
+    assert more.output.split() == [str(tmp_path / "sample-003.mid")]  # nothing overwritten
+
+
+def test_sample_seed_reproducible_and_file_never_overwritten(cli_model, tmp_path):
+    a, b = tmp_path / "a.mid", tmp_path / "b.mid"
+    invoke("sample", "--model", cli_model, "--seed", 9, "--length", 48, "--out", a)
+    invoke("sample", "--model", cli_model, "--seed", 9, "--length", 48, "--out", b)
+    assert a.read_bytes() == b.read_bytes()
+    again = invoke("sample", "--model", cli_model, "--out", a)
+    assert again.exit_code == 1
+    assert again.output.strip() == f"Error: {a} exists already; choose another --out"
+
+
+def test_sample_with_primer(cli_model, tiny_corpus, tmp_path):
+    primer = sorted(tiny_corpus.glob("*.mid"))[0]
+    out = tmp_path / "p.mid"
+    result = invoke("sample", "--model", cli_model, "--primer", primer, "--length", 32,
+                    "--out", out, "--seed", 1)
+    assert result.exit_code == 0, result.output
+    first = [m for m in mido.MidiFile(primer).tracks[-1] if m.type == "note_on"][:4]
+    sampled = [m for m in mido.MidiFile(out).tracks[-1] if m.type == "note_on"][:4]
+    assert [m.note for m in first] == [m.note for m in sampled]
+
+
+def test_evaluate_json_and_info(cli_model, tiny_corpus):
+    result = invoke("evaluate", cli_model, tiny_corpus, "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["split"] == "validation"
+    for side in ("model", "baseline"):
+        assert set(figures[side]) >= {"nll", "bits", "perplexity", "accuracy", "event_accuracy"}
+    text = invoke("evaluate", cli_model, tiny_corpus).output
+    assert "composer LSTM" in text and "Kneser-Ney" in text
+    info = invoke("info", cli_model)
+    assert info.exit_code == 0
+    assert "vocabulary: 50 tokens" in info.output and "parameters:" in info.output
+    assert "history: 2 epochs" in info.output
