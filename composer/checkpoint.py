@@ -37,7 +37,7 @@ def save(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **payload)
+            np.savez_compressed(handle, **payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

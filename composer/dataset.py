@@ -99,7 +99,7 @@ class CorpusSummary:
 class Dataset:
     """Token sequences ready for training. Each array is int32, shape (T,)."""
 
-    train: list[np.ndarray]  # training pieces, then their transposed copies
+    train: list[np.ndarray]  # the train_pieces untransposed first, then transposed copies
     valid: list[np.ndarray]  # held-out pieces, never transposed
     train_names: list[str]  # piece name, plus " (+k)" for a copy transposed by k
     valid_names: list[str]

@@ -62,7 +62,8 @@ def forward(params, ids, state, dropout=0.0, rng=None):
     caches, final, x = [], [], None
     for layer in range(layers):
         if layer == 0:
-            xg = params["Wx0"][ids] + params["b0"]  # (T, N, 4H): row lookup = one-hot @ Wx0
+            table = params["Wx0"] + params["b0"]  # (V, 4H): the bias folded into every row
+            xg = table[ids]  # (T, N, 4H): a row lookup is one-hot @ Wx0, without the waste
         else:
             xg = x @ params[f"Wx{layer}"] + params[f"b{layer}"]  # all steps at once
         h0, c0 = state[layer]
@@ -136,10 +137,15 @@ def backward(params, dlogits, cache, dstate=None):
 
 
 def _embedding_gradient(ids, dxg2, shape):
-    """Scatter-add each step's gate gradient into the row of its token: (V, 4H)."""
-    grad = np.zeros(shape, dxg2.dtype)
-    np.add.at(grad, ids.reshape(-1), dxg2)
-    return grad
+    """Sum each step's gate gradient into the row of its token: (V, 4H).
+
+    Written as one-hot(ids).T @ dxg2: for vocabularies of a few hundred tokens one
+    matrix product is several times faster than np.add.at's scatter.
+    """
+    flat = ids.reshape(-1)  # (T*N,)
+    one_hot_t = np.zeros((shape[0], flat.size), dxg2.dtype)  # (V, T*N)
+    one_hot_t[flat, np.arange(flat.size)] = 1
+    return one_hot_t @ dxg2
 
 
 def step(params, ids, state):

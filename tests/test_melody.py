@@ -399,3 +399,35 @@ def test_monophonic_midi_keeps_every_quantized_note(rows):
     first = notes[0].start
     assert [(n.start, n.end, n.pitch) for n in back] == [
         (n.start - first, n.end - first, n.pitch) for n in notes]
+
+
+def shipped_tunes(every=10):
+    """Every `every`-th file of the shipped corpus, with its notes on the 16th grid."""
+    from pathlib import Path
+
+    from composer.midi_io import read_midi
+
+    files = sorted(Path(__file__).resolve().parent.parent.glob("data/*/*.mid"))[::every]
+    if not files:
+        pytest.skip("the shipped corpus (data/) is not there")
+    for path in files:
+        notes = read_midi(path)[0].notes
+        spans = [(step(n.start), max(step(n.end), step(n.start) + 1), n.pitch) for n in notes]
+        yield path, spans
+
+
+def test_shipped_tunes_keep_every_quantized_note(tmp_path):
+    from composer.midi_io import read_midi, write_midi
+
+    clean = checked = 0
+    for path, spans in shipped_tunes():
+        checked += 1
+        if any(a[1] > b[0] for a, b in zip(spans, spans[1:], strict=False)):
+            continue  # notes that round onto each other (32nd notes, 16th triplets)
+        clean += 1
+        write_midi(tmp_path / "out.mid", ENC.decode(ENC.encode(read_midi(path)[0])))
+        out = read_midi(tmp_path / "out.mid")[0].notes
+        back = [(step(n.start), step(n.end), n.pitch) for n in out]
+        origin = spans[0][0]
+        assert back == [(a - origin, b - origin, p) for a, b, p in spans], path
+    assert clean >= 0.7 * checked

@@ -300,3 +300,34 @@ def test_polyphonic_midi_round_trip_property(lines, offset):
     expected = sorted((n.start - first, n.end - first, n.pitch,
                        int(ENC.bin_velocity(ENC.velocity_bin(n.velocity)))) for n in notes)
     assert sorted((n.start, n.end, n.pitch, n.velocity) for n in back) == expected
+
+
+def test_shipped_tunes_keep_every_quantized_note(tmp_path):
+    from pathlib import Path
+
+    from composer.midi_io import read_midi, write_midi
+
+    files = sorted(Path(__file__).resolve().parent.parent.glob("data/*/*.mid"))[5::10]
+    if not files:
+        pytest.skip("the shipped corpus (data/) is not there")
+
+    def step(beats):
+        return int(np.floor(beats * 4 + 0.5))
+
+    for path in files:
+        notes = read_midi(path)[0].notes
+        spans = {(step(n.start), max(step(n.end), step(n.start) + 1), n.pitch) for n in notes}
+        starts = [(a, p) for a, _, p in spans]
+        if len(set(starts)) < len(starts):
+            continue  # one pitch twice on a step: merged, as documented
+        write_midi(tmp_path / "out.mid", ENC.decode(ENC.encode(read_midi(path)[0])))
+        out = read_midi(tmp_path / "out.mid")[0].notes
+        back = {(step(n.start), step(n.end), n.pitch) for n in out}
+        origin = min(a for a, _, _ in spans)
+        expected = {(a - origin, min(b, _next_start(spans, a, p)) - origin, p) for a, b, p in spans}
+        assert back == expected, path
+
+
+def _next_start(spans, start, pitch):
+    """Where the next note of `pitch` after `start` starts (a sounding pitch is struck again)."""
+    return min((a for a, _, p in spans if p == pitch and a > start), default=10**9)
