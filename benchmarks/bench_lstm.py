@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from composer import model, rnn  # noqa: E402
+from composer.lstm import Workspace  # noqa: E402
 
 VOCAB = 96  # tokens: about the size of the melody vocabulary plus headroom
 TRAIN_SIZES = [(128, 1, 100), (256, 32, 100), (256, 64, 100), (512, 64, 100)]  # (H, N, T)
@@ -40,9 +41,10 @@ def composer_train_step(H, N, T, rng):
     ids = rng.integers(0, VOCAB, (T, N))
     targets = rng.integers(0, VOCAB, (T, N))
     state = model.zero_state(params, N)
+    workspace = Workspace()  # as in training: big arrays reused from step to step
 
     def run():
-        logits, _, cache = model.forward(params, ids, state)
+        logits, _, cache = model.forward(params, ids, state, workspace=workspace)
         _, dlogits = model.cross_entropy(logits, targets)
         model.backward(params, dlogits, cache)
 

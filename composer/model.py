@@ -5,7 +5,7 @@ Parameters (a flat dict of arrays, saved as-is in checkpoints):
     Wx0 (V, 4H)    input weights of layer 0; a token id picks its row, which is the
                    same maths as a one-hot vector times the matrix, without the waste
     Wx{l} (H, 4H)  input weights of layer l >= 1
-    Wh{l} (H, 4H)  recurrent weights; b{l} (4H,) gate biases; gate order [i, f, o, g]
+    Wh{l} (H, 4H)  recurrent weights; b{l} (4H,) gate biases; gate order [o, i, f, g]
     Wy (H, V), by (V,)   the output head
 Dropout (inverted) is applied to the output of every layer, so between layers and
 before the head, never on the recurrent connections (Zaremba et al., 2014).
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from composer.lstm import _empty as empty_buffer
 from composer.lstm import lstm_layer_backward, lstm_layer_forward, sigmoid_
 
 
@@ -31,7 +32,7 @@ def init_params(vocab_size, hidden_size, layers, rng, dtype=np.float32):
         params[f"Wx{layer}"] = uniform(V if layer == 0 else H, 4 * H)
         params[f"Wh{layer}"] = uniform(H, 4 * H)
         bias = np.zeros(4 * H, dtype)
-        bias[H : 2 * H] = 1.0  # remember by default: eases learning long dependencies
+        bias[2 * H : 3 * H] = 1.0  # forget gate: remember by default, eases long dependencies
         params[f"b{layer}"] = bias
     params["Wy"] = uniform(H, V)
     params["by"] = np.zeros(V, dtype)
@@ -52,22 +53,25 @@ def zero_state(params, batch_size):
     return [(np.zeros((batch_size, H), dtype), np.zeros((batch_size, H), dtype))] * layers
 
 
-def forward(params, ids, state, dropout=0.0, rng=None):
+def forward(params, ids, state, dropout=0.0, rng=None, workspace=None):
     """Run the stack over token ids (T, N) from `state`.
 
     Returns logits (T, N, V), the final state (list of (h, c) per layer) and a cache
     for `backward`. Dropout needs an `rng` (numpy Generator) and is off when 0.
+    A `composer.lstm.Workspace` lets a training loop reuse the big arrays.
     """
     _, H, layers = model_shape(params)
     caches, final, x = [], [], None
     for layer in range(layers):
         if layer == 0:
             table = params["Wx0"] + params["b0"]  # (V, 4H): the bias folded into every row
-            xg = table[ids]  # (T, N, 4H): a row lookup is one-hot @ Wx0, without the waste
+            xg = empty_buffer(workspace, "xg0", ids.shape + table.shape[1:], table.dtype)
+            np.take(table, ids, axis=0, out=xg)  # (T, N, 4H): one-hot @ Wx0 without the waste
         else:
             xg = x @ params[f"Wx{layer}"] + params[f"b{layer}"]  # all steps at once
         h0, c0 = state[layer]
-        hs, cache = lstm_layer_forward(xg, h0, c0, params[f"Wh{layer}"])
+        hs, cache = lstm_layer_forward(xg, h0, c0, params[f"Wh{layer}"], workspace,
+                                       f"layer{layer}")
         final.append((hs[-1].copy(), cache["cs"][-1].copy()))
         x, mask = _dropout(hs, dropout, rng)
         cache.update(input=x if layer + 1 < layers else None, mask=mask)
@@ -161,7 +165,7 @@ def step(params, ids, state):
         x += h @ params[f"Wh{layer}"]
         sigmoid_(x[:, : 3 * H])
         g = np.tanh(x[:, 3 * H :])
-        c = x[:, H : 2 * H] * c + x[:, :H] * g
-        below = x[:, 2 * H : 3 * H] * np.tanh(c)  # the new h
+        c = x[:, 2 * H : 3 * H] * c + x[:, H : 2 * H] * g  # f * c + i * g
+        below = x[:, :H] * np.tanh(c)  # the new h = o * tanh(c)
         new_state.append((below, c))
     return below @ params["Wy"] + params["by"], new_state

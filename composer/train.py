@@ -25,6 +25,7 @@ from composer.config import TrainConfig
 from composer.dataset import Dataset, load_dataset, stream_windows
 from composer.encoding import Encoding, make_encoding
 from composer.errors import CheckpointError, ComposerError
+from composer.lstm import Workspace
 from composer.optim import Adam, clip, clip_by_global_norm
 from composer.scoring import score_model
 from composer.trained import model_arrays
@@ -60,6 +61,7 @@ class Run:
     rng: np.random.Generator  # dropout
     progress: Progress
     state: list | None = None  # carried (h, c) per layer, or None at an epoch start
+    workspace: Workspace = field(default_factory=Workspace)  # big arrays reused step to step
 
 
 def new_run(config: TrainConfig) -> Run:
@@ -129,7 +131,8 @@ def train_step(run: Run, window: np.ndarray) -> float:
     config = run.config
     ids, targets = window[:, :-1].T, window[:, 1:].T  # time-major (T, N)
     state = run.state or model.zero_state(run.params, ids.shape[1])
-    logits, run.state, cache = model.forward(run.params, ids, state, config.dropout, run.rng)
+    logits, run.state, cache = model.forward(run.params, ids, state, config.dropout, run.rng,
+                                             run.workspace)
     loss, dlogits = model.cross_entropy(logits, targets)
     grads, _ = model.backward(run.params, dlogits, cache)  # state is carried, not learned
     if config.clip_value:

@@ -78,11 +78,11 @@ def test_cross_entropy_gradient_check(rng):
 def course_parameters_from_fused(params):
     """Map a 1-layer fused model's weights to the course's per-gate dicts.
 
-    Fused gate blocks are [i, f, o, g]; the course concatenates [a_prev; xt], so
+    Fused gate blocks are [o, i, f, g]; the course concatenates [a_prev; xt], so
     W_gate = [Wh_block.T, Wx_block.T] with the x part taken as a one-hot input.
     """
     H = params["Wh0"].shape[0]
-    blocks = {"i": 0, "f": 1, "o": 2, "c": 3}
+    blocks = {"o": 0, "i": 1, "f": 2, "c": 3}
     course = {}
     for gate, k in blocks.items():
         cols = slice(k * H, (k + 1) * H)
@@ -116,8 +116,9 @@ def test_fused_model_agrees_with_course_lstm(rng):
     _, layer_cache = lstm_layer_forward(xg, a0, 0 * a0, params["Wh0"])
     dxg, dh0, _, dWh = lstm_layer_backward(da.transpose(2, 1, 0), None, None, layer_cache)
     assert np.allclose(course_grads["da0"], dh0.T)
-    assert np.allclose(course_grads["dWf"][:, :H], dWh[:, H : 2 * H].T)
-    assert np.allclose(course_grads["dbo"][:, 0], dxg[..., 2 * H : 3 * H].sum((0, 1)))
+    assert np.allclose(course_grads["dWf"][:, :H], dWh[:, 2 * H : 3 * H].T)
+    assert np.allclose(course_grads["dbo"][:, 0], dxg[..., :H].sum((0, 1)))
+    assert np.allclose(course_grads["dbc"][:, 0], dxg[..., 3 * H :].sum((0, 1)))
 
 
 def test_step_matches_forward_one_token_at_a_time(rng):
