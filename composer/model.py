@@ -89,10 +89,12 @@ def _dropout(x, rate, rng):
     return x * mask, mask
 
 
-def cross_entropy(logits, targets):
-    """Mean softmax cross-entropy over all T * N steps, and its gradient.
+def cross_entropy(logits, targets, weights=None):
+    """Mean softmax cross-entropy over the T * N steps, and its gradient.
 
-    logits: (T, N, V), targets: (T, N) token ids. Returns (loss in nats, dlogits).
+    logits: (T, N, V), targets: (T, N) token ids, weights: (T, N) or None; with
+    weights the mean is sum(w * nll) / sum(w) (0 marks padding). Returns (loss in
+    nats per step, dlogits).
     """
     flat = logits.reshape(-1, logits.shape[-1])
     shifted = flat - flat.max(axis=1, keepdims=True)
@@ -100,11 +102,13 @@ def cross_entropy(logits, targets):
     log_probs = shifted - log_z  # (T*N, V)
     rows = np.arange(flat.shape[0])
     picked = targets.reshape(-1)
-    loss = -log_probs[rows, picked].mean()
+    w = np.ones(flat.shape[0], flat.dtype) if weights is None else weights.reshape(-1)
+    total = max(float(w.sum()), 1e-12)
+    loss = -float(np.dot(w.astype(np.float64), log_probs[rows, picked])) / total
     dlogits = np.exp(log_probs)  # softmax
     dlogits[rows, picked] -= 1  # d(-log p_target)/dlogits = p - onehot
-    dlogits /= flat.shape[0]
-    return float(loss), dlogits.reshape(logits.shape)
+    dlogits *= (w / total).astype(flat.dtype)[:, None]
+    return loss, dlogits.reshape(logits.shape)
 
 
 def backward(params, dlogits, cache, dstate=None):

@@ -1,8 +1,10 @@
 """Training: truncated BPTT over a token stream, Adam, clipping, early stopping, resume.
 
 Each epoch shuffles the training pieces (deterministically from the seed and the
-epoch), joins them into one stream cut into N lanes, and walks the lanes in
-windows of T tokens, carrying the LSTM state from one window to the next.
+epoch), lays them out in N lanes of windows of T tokens, every piece starting a
+new window, and walks the lanes carrying the LSTM state from one window to the
+next within a piece; a lane's state is reset to zero where a new piece starts,
+as it is when a piece is scored or sampled.
 After each epoch the model is scored on the held-out pieces; the best weights
 go to OUT/model.npz and the whole run state to OUT/checkpoint.npz, so that an
 interrupted run resumes exactly where it stopped.
@@ -22,7 +24,7 @@ from tqdm import tqdm
 
 from composer import checkpoint, model
 from composer.config import TrainConfig
-from composer.dataset import Dataset, load_dataset, stream_windows
+from composer.dataset import Dataset, Windows, load_dataset, piece_windows
 from composer.encoding import Encoding, make_encoding
 from composer.errors import CheckpointError, ComposerError
 from composer.lstm import Workspace
@@ -84,7 +86,9 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
     echo(str(dataset.summary))
     if not dataset.valid:
         raise ComposerError(f"{data_dir}: too few pieces to hold any out for validation")
-    data_info = {"folder": str(Path(data_dir).resolve()), "pieces": dataset.summary.pieces}
+    data_info = {"folder": str(Path(data_dir).resolve()), "pieces": dataset.summary.pieces,
+                 # relative names of the training pieces: evaluate leaves them out
+                 "train_names": dataset.train_names[: dataset.summary.train_pieces]}
     with _interrupt_flag() as interrupted:
         stop = should_stop or interrupted
         while not _done(run):
@@ -105,7 +109,7 @@ def _train_epoch(run, dataset, out_dir, data_info, quiet, echo, stop):
                mininterval=0.5)
     with bar:
         while progress.window < len(windows):
-            loss = train_step(run, windows[progress.window])
+            loss = train_step(run, windows, progress.window)
             progress.window += 1
             progress.loss_sum += loss
             bar.update(1)
@@ -119,21 +123,21 @@ def _train_epoch(run, dataset, out_dir, data_info, quiet, echo, stop):
     _end_epoch(run, dataset, out_dir, data_info, echo)
 
 
-def epoch_windows(train_sequences, config: TrainConfig, epoch: int) -> np.ndarray:
-    """(K, N, T+1) windows of this epoch: pieces shuffled by (seed, epoch)."""
+def epoch_windows(train_sequences, config: TrainConfig, epoch: int) -> Windows:
+    """This epoch's windows: the pieces shuffled by (seed, epoch), each starting a window."""
     order = np.random.default_rng([config.seed, epoch]).permutation(len(train_sequences))
-    return stream_windows([train_sequences[i] for i in order], config.batch_size,
-                          config.seq_len)
+    return piece_windows([train_sequences[i] for i in order], config.batch_size,
+                         config.seq_len)
 
 
-def train_step(run: Run, window: np.ndarray) -> float:
-    """One optimiser step on a window (N, T+1); returns the loss in nats/step."""
-    config = run.config
+def train_step(run: Run, windows: Windows, k: int) -> float:
+    """One optimiser step on window k; returns the loss in nats/step."""
+    config, window = run.config, windows.ids[k]  # (N, T+1)
     ids, targets = window[:, :-1].T, window[:, 1:].T  # time-major (T, N)
-    state = run.state or model.zero_state(run.params, ids.shape[1])
+    state = _carried_state(run, windows.starts[k])
     logits, run.state, cache = model.forward(run.params, ids, state, config.dropout, run.rng,
                                              run.workspace)
-    loss, dlogits = model.cross_entropy(logits, targets)
+    loss, dlogits = model.cross_entropy(logits, targets, windows.mask[k].T)
     grads, _ = model.backward(run.params, dlogits, cache)  # state is carried, not learned
     if config.clip_value:
         clip(grads, config.clip_value)
@@ -143,6 +147,14 @@ def train_step(run: Run, window: np.ndarray) -> float:
     run.optimizer.step(run.params, grads)
     run.progress.step += 1
     return loss
+
+
+def _carried_state(run: Run, starts: np.ndarray):
+    """The state from the previous window, zeroed in the lanes where a piece starts."""
+    if run.state is None:
+        return model.zero_state(run.params, len(starts))
+    keep = (~starts).astype(run.params["Wy"].dtype)[:, None]  # (N, 1)
+    return [(h * keep, c * keep) for h, c in run.state]
 
 
 def _end_epoch(run: Run, dataset: Dataset, out_dir, data_info, echo):

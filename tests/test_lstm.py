@@ -65,6 +65,17 @@ def test_model_gradient_check_every_parameter_and_state(rng, layers, dropout):
         assert relative_error(dc0, numerical_gradient(loss, c0)) < 1e-6, f"c0 of {layer}"
 
 
+def test_weighted_cross_entropy_ignores_padding(rng):
+    logits, targets = rng.standard_normal((T, N, V)), rng.integers(0, V, (T, N))
+    weights = (rng.random((T, N)) > 0.3).astype(float)
+    loss, dlogits = model.cross_entropy(logits, targets, weights)
+    numeric = numerical_gradient(lambda: model.cross_entropy(logits, targets, weights)[0], logits)
+    assert relative_error(dlogits, numeric) < 1e-7
+    kept = weights.astype(bool)
+    assert np.isclose(loss, model.cross_entropy(logits[kept][:, None], targets[kept][:, None])[0])
+    assert np.all(dlogits[~kept] == 0)
+
+
 def test_cross_entropy_gradient_check(rng):
     logits, targets = rng.standard_normal((T, N, V)), rng.integers(0, V, (T, N))
     loss, dlogits = model.cross_entropy(logits, targets)
