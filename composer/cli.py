@@ -219,7 +219,8 @@ def evaluate(model_path, data_dir, as_json):
     Prints the NLL per step in nats and bits, perplexity, accuracy and event
     accuracy (steps whose true token starts a note) of the model and of an
     interpolated Kneser-Ney n-gram (order 1-5 chosen on the model's training
-    data). On the model's own training folder only its validation pieces count.
+    data). Pieces the model was trained on are left out, so on its own training
+    folder only its held-out validation pieces count.
     """
     from composer.evaluation import evaluate as run_evaluation
     from composer.metrics import format_scores_table
@@ -229,7 +230,7 @@ def evaluate(model_path, data_dir, as_json):
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    click.echo(f"{result.pieces} pieces ({result.split} split of {data_dir})")
+    click.echo(f"{result.pieces} pieces of {data_dir} ({result.split})")
     click.echo(format_scores_table({"composer LSTM": result.model,
                                     f"{result.baseline_order}-gram Kneser-Ney": result.baseline}))
     ratio = result.model.event_accuracy / max(result.baseline.event_accuracy, 1e-12)

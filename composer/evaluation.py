@@ -2,16 +2,16 @@
 
 The baseline's order (1 to 5) is chosen on the model's own training pieces
 (saved in its model file), refitted on all of them, then both are scored on the
-evaluation pieces. When the folder is the one the model was trained on, only
-its held-out validation pieces are used, so training pieces never count.
+evaluation pieces. Pieces the model was trained on (matched by their path
+relative to the folder, as saved in the model) are left out, so on the model's
+own training folder only its held-out validation pieces count.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from composer.dataset import load_dataset, load_pieces
+from composer.dataset import load_pieces
 from composer.errors import DataError
 from composer.metrics import Scores
 from composer.ngram import fit_baseline
@@ -25,7 +25,7 @@ class Evaluation:
     baseline: Scores
     baseline_order: int
     pieces: int
-    split: str  # "validation" (the model's own folder) or "all"
+    split: str  # which pieces: "all pieces" or "K training pieces left out"
 
     @property
     def nll_reduction(self) -> float:
@@ -39,17 +39,17 @@ class Evaluation:
 
 
 def evaluation_pieces(trained: TrainedModel, folder, warn=None):
-    """(token sequences, split name) to evaluate on."""
-    config = trained.config
-    if Path(folder).resolve() == Path(trained.data.get("folder", "")):
-        dataset = load_dataset(folder, trained.encoding, val_fraction=config.val_fraction,
-                               seed=config.seed, warn=warn)
-        return dataset.valid, "validation"
+    """(token sequences, description) of the pieces under folder the model never saw."""
+    seen = set(trained.data.get("train_names", []))
     pieces = load_pieces(folder, warn=warn)
-    sequences = [s for s in map(trained.encoding.encode, pieces) if len(s) > 1]
+    unseen = [p for p in pieces if p.name not in seen]
+    sequences = [s for s in map(trained.encoding.encode, unseen) if len(s) > 1]
     if not sequences:
-        raise DataError(f"{folder}: no piece the {trained.encoding.name} encoding can use")
-    return sequences, "all"
+        raise DataError(f"{folder}: no piece that the model was not trained on and that the "
+                        f"{trained.encoding.name} encoding can use")
+    left_out = len(pieces) - len(unseen)
+    split = f"{left_out} training pieces left out" if left_out else "all pieces"
+    return sequences, split
 
 
 def evaluate(trained: TrainedModel, folder, warn=None) -> Evaluation:

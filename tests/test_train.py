@@ -31,7 +31,9 @@ def trained_dir(tiny_corpus, tmp_path_factory):
 def test_training_beats_the_unigram_baseline_on_held_out_tunes(trained_dir, tiny_corpus):
     trained = load_model(trained_dir)
     result = evaluate(trained, tiny_corpus)
-    assert result.split == "validation"
+    assert result.split.endswith("training pieces left out")
+    train_names = trained.data["train_names"]
+    assert result.pieces == 40 - len(train_names) and result.split.startswith(str(len(train_names)))
     unigram = KneserNey(1, trained.encoding.vocab_size).fit(trained.train_tokens)
     unigram_nll = unigram.score(*_valid_and_events(trained, tiny_corpus)).nll
     assert result.model.nll < 0.6 * unigram_nll  # well below: the tunes have structure
@@ -52,6 +54,8 @@ def test_history_and_files(trained_dir):
     assert trained.history[-1]["valid_nll"] < trained.history[0]["valid_nll"]
     assert (trained_dir / checkpoint.RESUME_FILE).is_file()
     assert not list(trained_dir.glob("*.tmp"))  # atomic writes leave nothing behind
+    png = (trained_dir / "loss.png").read_bytes()  # the loss curve beside the checkpoint
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
 
 
 def test_interrupted_and_resumed_run_ends_with_the_same_parameters(tiny_corpus, tmp_path):
