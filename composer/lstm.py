@@ -94,13 +94,17 @@ def lstm_layer_forward(xg, h0, c0, Wh, workspace=None, name="layer"):
     candidate = np.empty((N, H), dtype=xg.dtype)
     # per-gate views made once, and explicit out= calls: at small batches the cost
     # is per NumPy call, and in-place operators (z += r) cost 3x a ufunc call with out=
-    steps = zip(xg, *_gate_views(xg), hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_cs,
+    sigs = _gate_views(xg)[0]
+    chunk = _chunk_steps(xg)
+    steps = zip(xg, *_gate_views(xg)[1:], hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_cs,
                 strict=True)
-    for z, sig, o, i, f, g, h_prev, h, c_prev, c, tanh_c in steps:  # z: (N, 4H), rest (N, H)
-        np.multiply(sig, 0.5, out=sig)
+    for t, (z, o, i, f, g, h_prev, h, c_prev, c, tanh_c) in enumerate(steps):
+        if t % chunk == 0:  # halve the sigmoid gates' inputs a chunk of steps at a time
+            np.multiply(sigs[t : t + chunk], 0.5, out=sigs[t : t + chunk])
         np.matmul(h_prev, Wh_half, out=recurrent)
         np.add(z, recurrent, out=z)  # z becomes the activations in place
         np.tanh(z, out=z)  # tanh(z / 2) for o, i, f; tanh(z) for g
+        sig = sigs[t]
         np.multiply(sig, 0.5, out=sig)
         np.add(sig, 0.5, out=sig)  # sigmoid = (1 + tanh(z / 2)) / 2
         np.multiply(f, c_prev, out=c)
@@ -131,7 +135,7 @@ def lstm_layer_backward(dhs, dhT, dcT, cache):
     # N=64) but the transposed view faster at tiny ones (-10% at N=1)
     Wh_t = Wh.T if N < 16 else np.ascontiguousarray(Wh.T)
     tmp = np.empty((N, H), dtype)
-    chunk = max(1, CHUNK_BYTES // (gates[0].nbytes * 2))  # steps per chunk of factors
+    chunk = _chunk_steps(gates)
     factors = np.empty((min(chunk, T), N, G), dtype)  # dz = factors * [dh, dc, dc, dc]
     dc_from_h = np.empty((min(chunk, T), N, H), dtype)  # d c_t / d h_t = o * tanh'(c_t)
     factor_o, factor_ifg = factors[..., :H], factors[..., H:].reshape(-1, N, 3, H)
@@ -155,6 +159,11 @@ def lstm_layer_backward(dhs, dhT, dcT, cache):
     hs_prev = hs[:-1].reshape(T * N, H)
     dWh = hs_prev.T @ dxg.reshape(T * N, G)  # all steps' weight gradient in one product
     return dxg, dh, dc, dWh
+
+
+def _chunk_steps(gates):
+    """Steps whose gates (and a copy) fit in CHUNK_BYTES: work done a chunk at a time."""
+    return max(1, CHUNK_BYTES // (gates[0].nbytes * 2))
 
 
 def _gate_views(gates):
