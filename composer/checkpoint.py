@@ -40,11 +40,18 @@ def save(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
             np.savez_compressed(handle, **payload)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load(path) -> tuple[dict[str, np.ndarray], dict]:
