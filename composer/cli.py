@@ -274,3 +274,7 @@ def _history_summary(history):
 
 for _command in cli_media.COMMANDS:
     main.add_command(_command)
+
+
+if __name__ == "__main__":
+    main()

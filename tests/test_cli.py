@@ -2,6 +2,10 @@
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import mido
 import pytest
@@ -164,3 +168,48 @@ def test_evaluate_json_and_info(cli_model, tiny_corpus):
     assert info.exit_code == 0
     assert "vocabulary: 50 tokens" in info.output and "parameters:" in info.output
     assert "history: 2 epochs" in info.output
+
+
+def test_ctrl_c_saves_the_checkpoint_and_resume_finishes(tiny_corpus, tmp_path):
+    """A real SIGINT to a real `composer train` process: exit 130, resumable."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "composer.cli", "train", str(tiny_corpus), "--out", str(out),
+               "--hidden-size", "16", "--layers", "1", "--seq-len", "8", "--batch-size", "2",
+               "--epochs", "1000", "--patience", "1000", "--max-steps", "5000",
+               "--transpose", "0", "--val-fraction", "0.2"]  # long enough to be interrupted
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "checkpoint.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for the first epoch's checkpoint: training is under way
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert f"Resume with: composer train {tiny_corpus} --resume {out}" in err
+    assert "Traceback" not in err
+    resumed = invoke("train", tiny_corpus, "--resume", out, "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+
+
+def test_performance_encoding_end_to_end(tmp_path):
+    """Two voices in, a polyphonic model out: its samples hold simultaneous notes."""
+    from composer.midi_io import write_midi
+    from composer.notes import Note
+
+    (tmp_path / "data").mkdir()
+    for k in range(12):
+        melody = [Note(b, b + 1, 67 + (b + k) % 5) for b in range(16)]
+        bass = [Note(b, b + 2, 48 + k % 3) for b in range(0, 16, 2)]
+        write_midi(tmp_path / "data" / f"duet{k}.mid", melody + bass, qpm=100)
+    out = tmp_path / "poly"
+    result = invoke("train", tmp_path / "data", "--encoding", "performance", "--out", out,
+                    "--hidden-size", "32", "--layers", "1", "--seq-len", "16", "--batch-size",
+                    "4", "--epochs", "8", "--lr", "0.01", "--transpose", "0", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "vocabulary: 200 tokens" in invoke("info", out).output
+    sample = invoke("sample", "--model", out, "--length", 300, "--seed", 2, "--temperature",
+                    0.5, "--out", tmp_path / "s.mid")
+    assert sample.exit_code == 0, sample.output
+    from composer.midi_io import read_midi
+
+    notes = read_midi(tmp_path / "s.mid")[0].notes
+    assert any(a.start < b.start < a.end for a in notes for b in notes if a is not b)
