@@ -89,11 +89,11 @@ def train(data_dir, out, resume, quiet, **settings):
     (everything --resume needs) and OUT/loss.png. Ctrl-C stops after the current
     step and saves the checkpoint.
     """
-    from composer.train import TrainingInterrupted, load_resume, new_run
+    from composer.train import TrainingInterrupted
     from composer.train import train as run_training
 
     given = {name: value for name, value in settings.items() if value is not None}
-    run, out = _start_run(given, out, resume, load_resume, new_run)
+    run, out = _start_run(given, out, resume)
     echo = (lambda message: None) if quiet else click.echo
     started = time.perf_counter()
     try:
@@ -106,7 +106,10 @@ def train(data_dir, out, resume, quiet, **settings):
                f"{best:.4f} nats/step; model saved in {out / checkpoint.MODEL_FILE}")
 
 
-def _start_run(given, out, resume, load_resume, new_run):
+def _start_run(given, out, resume):
+    """(run, out folder): a resumed run, or a new one after checking the options."""
+    from composer.train import load_resume, new_run
+
     if resume is not None:
         if out is not None or given:
             options = ["--out"] * (out is not None) + [_option_name(n) for n in given]

@@ -50,7 +50,7 @@ class Workspace:
         return array
 
 
-def _empty(workspace, name, shape, dtype):
+def workspace_array(workspace, name, shape, dtype):
     """A new array, or the workspace's array of that name."""
     return np.empty(shape, dtype) if workspace is None else workspace.empty(name, shape, dtype)
 
@@ -85,9 +85,9 @@ def lstm_layer_forward(xg, h0, c0, Wh, workspace=None, name="layer"):
     """
     T, N, G = xg.shape
     H = G // 4
-    hs = _empty(workspace, name + ".hs", (T + 1, N, H), xg.dtype)  # hs[t + 1] = h_t
-    cs = _empty(workspace, name + ".cs", (T + 1, N, H), xg.dtype)
-    tanh_cs = _empty(workspace, name + ".tanh_cs", (T, N, H), xg.dtype)
+    hs = workspace_array(workspace, name + ".hs", (T + 1, N, H), xg.dtype)  # hs[t + 1] = h_t
+    cs = workspace_array(workspace, name + ".cs", (T + 1, N, H), xg.dtype)
+    tanh_cs = workspace_array(workspace, name + ".tanh_cs", (T, N, H), xg.dtype)
     hs[0], cs[0] = h0, c0
     Wh_half = half_sigmoid_columns(Wh)  # so one tanh gives tanh(z / 2) for o, i, f
     recurrent = np.empty((N, G), dtype=xg.dtype)
@@ -128,7 +128,7 @@ def lstm_layer_backward(dhs, dhT, dcT, cache):
     T, N, G = gates.shape
     H = G // 4
     dtype = gates.dtype
-    dxg = _empty(cache["workspace"], cache["name"] + ".dxg", gates.shape, dtype)
+    dxg = workspace_array(cache["workspace"], cache["name"] + ".dxg", gates.shape, dtype)
     dh = np.zeros((N, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
     dc = np.zeros((N, H), dtype) if dcT is None else dcT.astype(dtype, copy=True)
     # (4H, H): OpenBLAS multiplies a contiguous copy faster at large batches (-20% at

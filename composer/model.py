@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer.lstm import _empty as empty_buffer
-from composer.lstm import lstm_layer_backward, lstm_layer_forward, sigmoid_
+from composer.lstm import lstm_layer_backward, lstm_layer_forward, sigmoid_, workspace_array
 
 
 def init_params(vocab_size, hidden_size, layers, rng, dtype=np.float32):
@@ -65,7 +64,7 @@ def forward(params, ids, state, dropout=0.0, rng=None, workspace=None):
     for layer in range(layers):
         if layer == 0:
             table = params["Wx0"] + params["b0"]  # (V, 4H): the bias folded into every row
-            xg = empty_buffer(workspace, "xg0", ids.shape + table.shape[1:], table.dtype)
+            xg = workspace_array(workspace, "xg0", ids.shape + table.shape[1:], table.dtype)
             np.take(table, ids, axis=0, out=xg)  # (T, N, 4H): one-hot @ Wx0 without the waste
         else:
             xg = x @ params[f"Wx{layer}"] + params[f"b{layer}"]  # all steps at once
