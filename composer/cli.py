@@ -44,6 +44,8 @@ def main():
 TRAIN_OPTIONS = [  # (option, TrainConfig field, type, help)
     ("--encoding", "encoding", click.Choice(["melody", "performance"]),
      "melody: one line, a token per grid step; performance: all voices, as events"),
+    ("--steps-per-quarter", "steps_per_quarter", click.IntRange(1, 48),
+     "grid steps per quarter note (4 = sixteenth notes; 12 also keeps triplets)"),
     ("--hidden-size", "hidden_size", click.IntRange(1), "LSTM units per layer"),
     ("--layers", "layers", click.IntRange(1), "stacked LSTM layers"),
     ("--dropout", "dropout", click.FloatRange(0, 1, max_open=True),

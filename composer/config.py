@@ -11,6 +11,7 @@ from composer.errors import CheckpointError
 class TrainConfig:
     # --- data ---
     encoding: str = "melody"  # "melody" (one line, a token per grid step) or "performance"
+    steps_per_quarter: int = 4  # grid steps per quarter note: 4 = sixteenths, 12 = triplets too
     transpose: int = 2  # training pieces are also seen shifted by every -2..+2 semitones
     val_fraction: float = 0.1  # share of pieces held out for validation (split by piece)
     # --- model ---
@@ -43,6 +44,7 @@ class TrainConfig:
     def validate(self) -> None:
         """ValueError naming the first setting outside its range."""
         checks = [
+            ("steps_per_quarter", 1 <= self.steps_per_quarter <= 48, "1..48"),
             ("hidden_size", self.hidden_size >= 1, "at least 1"),
             ("layers", self.layers >= 1, "at least 1"),
             ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),

@@ -67,7 +67,7 @@ class Run:
 
 
 def new_run(config: TrainConfig) -> Run:
-    encoding = make_encoding(config.encoding)
+    encoding = make_encoding(config.encoding, steps_per_quarter=config.steps_per_quarter)
     rng = np.random.default_rng(config.seed)
     params = model.init_params(encoding.vocab_size, config.hidden_size, config.layers, rng)
     return Run(config, encoding, params, Adam(lr=config.lr), rng, Progress(lr=config.lr))

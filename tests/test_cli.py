@@ -12,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from composer.cli import main
+from composer.midi_io import read_midi, write_midi
+from composer.notes import Note
 
 TINY = ["--hidden-size", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "4",
         "--epochs", "2", "--transpose", "0", "--val-fraction", "0.2", "--quiet"]
@@ -32,8 +34,9 @@ def test_every_command_has_help(command):
 
 def test_train_help_lists_every_option():
     output = invoke("train", "--help").output
-    for option in ["--encoding", "--hidden-size", "--layers", "--dropout", "--seq-len",
-                   "--batch-size", "--epochs", "--max-steps", "--lr", "--clip-norm",
+    for option in ["--encoding", "--steps-per-quarter", "--hidden-size", "--layers",
+                   "--dropout", "--seq-len", "--batch-size", "--epochs", "--max-steps", "--lr",
+                   "--clip-norm",
                    "--clip-value", "--transpose", "--val-fraction", "--patience", "--seed",
                    "--out", "--resume", "--quiet"]:
         assert option in output
@@ -192,9 +195,6 @@ def test_ctrl_c_saves_the_checkpoint_and_resume_finishes(tiny_corpus, tmp_path):
 
 def test_performance_encoding_end_to_end(tmp_path):
     """Two voices in, a polyphonic model out: its samples hold simultaneous notes."""
-    from composer.midi_io import write_midi
-    from composer.notes import Note
-
     (tmp_path / "data").mkdir()
     for k in range(12):
         melody = [Note(b, b + 1, 67 + (b + k) % 5) for b in range(16)]
@@ -209,7 +209,15 @@ def test_performance_encoding_end_to_end(tmp_path):
     sample = invoke("sample", "--model", out, "--length", 300, "--seed", 2, "--temperature",
                     0.5, "--out", tmp_path / "s.mid")
     assert sample.exit_code == 0, sample.output
-    from composer.midi_io import read_midi
-
     notes = read_midi(tmp_path / "s.mid")[0].notes
     assert any(a.start < b.start < a.end for a in notes for b in notes if a is not b)
+
+
+def test_a_finer_grid_is_kept_in_the_model(tiny_corpus, tmp_path):
+    out = tmp_path / "fine"
+    result = invoke("train", tiny_corpus, "--out", out, "--steps-per-quarter", "12", *TINY)
+    assert result.exit_code == 0, result.output
+    assert "steps_per_quarter=12" in invoke("info", out).output
+    sample = invoke("sample", "--model", out, "--length", 48, "--seed", 1, "--out",
+                    tmp_path / "s.mid")
+    assert sample.exit_code == 0, sample.output
