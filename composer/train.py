@@ -24,13 +24,14 @@ from tqdm import tqdm
 
 from composer import checkpoint, model
 from composer.config import TrainConfig
-from composer.dataset import Dataset, Windows, load_dataset, piece_windows
+from composer.dataset import Dataset, load_dataset
 from composer.encoding import Encoding, make_encoding
 from composer.errors import CheckpointError, ComposerError
 from composer.lstm import Workspace
 from composer.optim import Adam, clip, clip_by_global_norm
 from composer.scoring import score_model
 from composer.trained import model_arrays
+from composer.windows import Windows, piece_windows
 
 LR_DECAY = 0.5  # the learning rate is multiplied by this after an epoch without progress
 
