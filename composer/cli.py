@@ -18,7 +18,7 @@ import numpy as np
 from composer import __version__, checkpoint, cli_media
 from composer.clitools import reports_errors, warn
 from composer.config import TrainConfig
-from composer.constants import DEFAULT_PROGRAM
+from composer.constants import DEFAULT_PROGRAM, DEFAULT_QPM
 from composer.errors import ComposerError
 from composer.trained import MODELS_DIR
 
@@ -185,7 +185,6 @@ def sample(model_path, length, num, temperature, top_k, top_p, primer, seed, out
 
 def _read_primer(primer, encoding):
     """(token ids or None, qpm, time signature) of the primer file."""
-    from composer.constants import DEFAULT_QPM
     from composer.midi_io import read_midi
 
     if primer is None:

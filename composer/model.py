@@ -88,6 +88,12 @@ def _dropout(x, rate, rng):
     return x * mask, mask
 
 
+def log_softmax(logits):
+    """log softmax over the last axis, shifted by the maximum for stability; keeps the dtype."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def cross_entropy(logits, targets, weights=None):
     """Mean softmax cross-entropy over the T * N steps, and its gradient.
 
@@ -96,9 +102,7 @@ def cross_entropy(logits, targets, weights=None):
     nats per step, dlogits).
     """
     flat = logits.reshape(-1, logits.shape[-1])
-    shifted = flat - flat.max(axis=1, keepdims=True)
-    log_z = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    log_probs = shifted - log_z  # (T*N, V)
+    log_probs = log_softmax(flat)  # (T*N, V)
     rows = np.arange(flat.shape[0])
     picked = targets.reshape(-1)
     w = np.ones(flat.shape[0], flat.dtype) if weights is None else weights.reshape(-1)

@@ -44,14 +44,8 @@ def _predict(params, ids, lengths):
         stop = min(start + CHUNK_STEPS, steps)
         logits, state, _ = model.forward(params, ids[start:stop], state)
         targets = ids[start + 1 : stop + 1]  # (T, N)
-        log_probs = log_softmax(logits)
+        log_probs = model.log_softmax(logits.astype(np.float64))  # float64: exact sums
         target_logprob = np.take_along_axis(log_probs, targets[..., None], -1)[..., 0]
         valid = np.arange(start + 1, stop + 1)[:, None] < lengths[None, :]  # (T, N)
         yield target_logprob, log_probs.argmax(-1), targets, valid
 
-
-def log_softmax(logits):
-    """log softmax over the last axis, in float64 for exact sums."""
-    logits = logits.astype(np.float64)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
