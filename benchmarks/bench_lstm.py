@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from composer import model, rnn  # noqa: E402
-from composer.lstm import Workspace  # noqa: E402
+from composer.nn import model, rnn  # noqa: E402
+from composer.nn.lstm import Workspace  # noqa: E402
 
 VOCAB = 96  # tokens: about the size of the melody vocabulary plus headroom
 TRAIN_SIZES = [(128, 1, 100), (256, 32, 100), (256, 64, 100), (512, 64, 100)]  # (H, N, T)

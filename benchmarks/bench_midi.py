@@ -29,9 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from composer import dataset  # noqa: E402
-from composer.encoding import ENCODING_NAMES, make_encoding  # noqa: E402
+from composer.data import corpus, dataset  # noqa: E402
 from composer.errors import ComposerError  # noqa: E402
+from composer.music.encoding import ENCODING_NAMES, make_encoding  # noqa: E402
 
 
 def timed(function) -> tuple[float, object]:
@@ -59,12 +59,12 @@ def empty(folder: Path) -> None:
 def measure(folder: Path, encoding, runs: int, transpose: int, workers) -> dict:
     """All timings and sizes as a dict (see the module docstring)."""
     quiet = {"warn": lambda message: None, "workers": workers}
-    files, rels, digests = dataset._scan(folder)
+    files, rels, digests = corpus.scan(folder)
     jobs = [(str(f), r, d) for f, r, d in zip(files, rels, digests, strict=True)]
-    parsed = dataset._parse_many(jobs, workers, progress=False)
+    parsed = corpus._parse_many(jobs, workers, progress=False)
     columns = [p.cols for f in parsed for p in f.pieces]
     notes = sum(c["pitch"].size for c in columns)
-    parse = median_time(lambda: dataset._parse_many(jobs, workers, progress=False), runs)
+    parse = median_time(lambda: corpus._parse_many(jobs, workers, progress=False), runs)
     encode = median_time(lambda: [encoding.encode_columns(c) for c in columns], runs)
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)

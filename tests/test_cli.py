@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from composer.cli import main
-from composer.midi_io import read_midi, write_midi
-from composer.notes import Note
+from composer.music.midi import read_midi, write_midi
+from composer.music.notes import Note
 
 TINY = ["--hidden-size", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "4",
         "--epochs", "2", "--transpose", "0", "--val-fraction", "0.2", "--quiet"]

@@ -8,11 +8,11 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from composer import cli_media
 from composer.cli import main
-from composer.midi_io import write_midi
-from composer.notes import Note
-from composer.render import SOUNDFONT_PLACES
+from composer.cli import media as cli_media
+from composer.listen.render import SOUNDFONT_PLACES
+from composer.music.midi import write_midi
+from composer.music.notes import Note
 
 needs_fluidsynth = pytest.mark.skipif(
     shutil.which("fluidsynth") is None or not os.path.isfile(SOUNDFONT_PLACES[0]),

@@ -5,21 +5,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import composer.midi_io
-from composer import dataset as ds
-from composer.dataset import (
-    CorpusSummary,
-    default_cache_dir,
-    find_midi_files,
-    load_dataset,
-    load_pieces,
-    split_pieces,
-)
+import composer.music.midi
+from composer.data import corpus as corpus_module
+from composer.data import dataset as ds
+from composer.data.cache import default_cache_dir
+from composer.data.corpus import find_midi_files, load_pieces
+from composer.data.dataset import CorpusSummary, load_dataset, split_pieces
 from composer.errors import DataError
-from composer.melody import MelodyEncoding
-from composer.midi_io import read_midi, write_midi
-from composer.notes import Note, Piece, transpose
-from composer.performance import PerformanceEncoding
+from composer.music.melody import MelodyEncoding
+from composer.music.midi import read_midi, write_midi
+from composer.music.notes import Note, Piece, transpose
+from composer.music.performance import PerformanceEncoding
 
 MELODY = MelodyEncoding()
 NOT_MIDI = b"RIFF\x00\x00"  # a WAV header, not 'MThd'
@@ -63,7 +59,7 @@ def parses(monkeypatch):
         calls.append(Path(path).name)
         return read_midi(path)
 
-    monkeypatch.setattr(composer.midi_io, "read_midi", counting)
+    monkeypatch.setattr(composer.music.midi, "read_midi", counting)
     return calls
 
 
@@ -347,13 +343,13 @@ def test_old_token_caches_are_pruned(corpus, cache):
 def test_parallel_parse_matches_serial(tmp_path, monkeypatch):
     pools = []
 
-    class SpyPool(ds.ProcessPoolExecutor):
+    class SpyPool(corpus_module.ProcessPoolExecutor):
         def __init__(self, workers):
             pools.append(workers)
             super().__init__(workers)
 
-    monkeypatch.setattr(ds, "ProcessPoolExecutor", SpyPool)
-    names = [f"t{k:03d}.mid" for k in range(ds.PARALLEL_MIN_FILES + 6)]
+    monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", SpyPool)
+    names = [f"t{k:03d}.mid" for k in range(corpus_module.PARALLEL_MIN_FILES + 6)]
     folder = make_corpus(tmp_path / "many", names=names, broken={"zz.mid": NOT_MIDI})
     warnings = {1: [], 2: []}
     loaded = {w: load_dataset(folder, MELODY, cache_dir=tmp_path / f"cache{w}", workers=w,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from gradcheck import numerical_gradient, relative_error
 
-from composer import model, rnn
-from composer.lstm import lstm_layer_backward, lstm_layer_forward
+from composer.nn import model, rnn
+from composer.nn.lstm import lstm_layer_backward, lstm_layer_forward
 
 T, N, H, V = 5, 3, 4, 7
 

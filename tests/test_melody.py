@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from composer.constants import DEFAULT_PROGRAM, DEFAULT_VELOCITY
-from composer.encoding import encoding_from_config, make_encoding
 from composer.errors import DataError
-from composer.melody import MelodyEncoding
-from composer.notes import Note, Piece
+from composer.music.encoding import encoding_from_config, make_encoding
+from composer.music.melody import MelodyEncoding
+from composer.music.notes import Note, Piece
 
 ENC = MelodyEncoding()
 
@@ -181,7 +181,7 @@ def test_dense_hostile_piece_is_bounded():
                      min_size=1, max_size=40))
 def test_top_keys_matches_brute_force(extra_cells, rows):
     """Both ways of finding the top key agree with a plain loop."""
-    from composer import melody
+    from composer.music import melody
 
     segments = {}  # key -> non-overlapping segments, as the encoder guarantees
     for key, start, length in rows:
@@ -370,7 +370,7 @@ def test_well_formed_tokens_round_trip_exactly(rows):
 
 def midi_round_trip(notes, enc, folder):
     """notes -> MIDI file -> Piece -> tokens -> notes -> MIDI file -> Piece."""
-    from composer.midi_io import read_midi, write_midi
+    from composer.music.midi import read_midi, write_midi
 
     write_midi(folder / "in.mid", notes)
     ids = enc.encode(read_midi(folder / "in.mid")[0])
@@ -405,7 +405,7 @@ def shipped_tunes(every=10):
     """Every `every`-th file of the shipped corpus, with its notes on the 16th grid."""
     from pathlib import Path
 
-    from composer.midi_io import read_midi
+    from composer.music.midi import read_midi
 
     files = sorted(Path(__file__).resolve().parent.parent.glob("data/*/*.mid"))[::every]
     if not files:
@@ -417,7 +417,7 @@ def shipped_tunes(every=10):
 
 
 def test_shipped_tunes_keep_every_quantized_note(tmp_path):
-    from composer.midi_io import read_midi, write_midi
+    from composer.music.midi import read_midi, write_midi
 
     clean = checked = 0
     for path, spans in shipped_tunes():

@@ -1,11 +1,11 @@
-"""Tests of composer.metrics: scores worked out by hand, and the text table."""
+"""Tests of composer.evaluation.metrics: scores worked out by hand, and the text table."""
 
 import math
 
 import numpy as np
 import pytest
 
-from composer.metrics import ScoreAccumulator, Scores, format_scores_table
+from composer.evaluation.metrics import ScoreAccumulator, Scores, format_scores_table
 
 LN2 = math.log(2)
 EVENTS = np.array([False, True, True, False])  # V = 4: tokens 1 and 2 start a note

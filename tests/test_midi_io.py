@@ -1,4 +1,4 @@
-"""Tests for composer.midi_io: hostile files, reading rules, writing and the round trip.
+"""Tests for composer.music.midi: hostile files, reading rules, writing and the round trip.
 
 MIDI files are written out as commented hex bytes, as mido's own tests do.
 """
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer import midi_io
 from composer.constants import MAX_FILE_BYTES, MAX_PIECE_BEATS, TICKS_PER_BEAT
 from composer.errors import MidiError
-from composer.midi_io import parse_midi, read_midi, write_midi
-from composer.notes import Note
+from composer.music.midi import parse_midi, read_midi, write_midi
+from composer.music.midi import reader as midi_reader
+from composer.music.notes import Note
 
 
 def hexbytes(text: str) -> bytes:
@@ -220,7 +220,7 @@ def test_file_larger_than_the_limit_is_refused_before_reading(tmp_path, monkeypa
 
 
 def test_too_many_notes_are_refused(monkeypatch):
-    monkeypatch.setattr(midi_io, "MAX_NOTES", 2)
+    monkeypatch.setattr(midi_reader, "MAX_NOTES", 2)
     data = smf(mtrk("""
         00 90 3c 40 83 60 80 3c 00   # 3 notes, one after the other
         00 90 3e 40 83 60 80 3e 00

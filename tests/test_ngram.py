@@ -1,12 +1,12 @@
-"""Tests of composer.ngram: Kneser-Ney estimates worked out by hand, and order selection."""
+"""Tests of composer.evaluation.ngram: Kneser-Ney estimates worked out by hand, order selection."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer import ngram
-from composer.ngram import (
+from composer.evaluation import ngram
+from composer.evaluation.ngram import (
     KneserNey,
     choose_order,
     estimate_discount,

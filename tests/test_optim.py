@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from composer.optim import SGD, Adam, clip, clip_by_global_norm, global_norm
+from composer.nn.optim import SGD, Adam, clip, clip_by_global_norm, global_norm
 
 
 def test_course_clip_is_elementwise_and_in_place():

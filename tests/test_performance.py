@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer.encoding import encoding_from_config, make_encoding
 from composer.errors import DataError
-from composer.notes import Note, Piece
-from composer.performance import PerformanceEncoding
+from composer.music.encoding import encoding_from_config, make_encoding
+from composer.music.notes import Note, Piece
+from composer.music.performance import PerformanceEncoding
 
 ENC = PerformanceEncoding()
 
@@ -263,7 +263,7 @@ def test_any_ids_decode_deterministically_and_settle(ids):
 
 
 def test_polyphonic_midi_keeps_every_quantized_note(tmp_path):
-    from composer.midi_io import read_midi, write_midi
+    from composer.music.midi import read_midi, write_midi
 
     rng = np.random.default_rng(5)
     notes = [Note(s / 4, (s + d) / 4, p, v) for s, d, p, v in zip(
@@ -288,7 +288,7 @@ def test_polyphonic_midi_round_trip_property(lines, offset):
     import tempfile
     from pathlib import Path
 
-    from composer.midi_io import read_midi, write_midi
+    from composer.music.midi import read_midi, write_midi
 
     notes = grid_notes(lines, offset)
     with tempfile.TemporaryDirectory() as folder:
@@ -305,7 +305,7 @@ def test_polyphonic_midi_round_trip_property(lines, offset):
 def test_shipped_tunes_keep_every_quantized_note(tmp_path):
     from pathlib import Path
 
-    from composer.midi_io import read_midi, write_midi
+    from composer.music.midi import read_midi, write_midi
 
     files = sorted(Path(__file__).resolve().parent.parent.glob("data/*/*.mid"))[5::10]
     if not files:

@@ -1,13 +1,13 @@
-"""Tests for composer.plot: valid PNG files of the expected size, and the error texts."""
+"""Tests for composer.listen.plot: valid PNG files of the expected size, and the error texts."""
 
 import struct
 import sys
 
 import pytest
 
-from composer import plot
-from composer.notes import Note, Piece
-from composer.plot import PlotError, plot_loss_curve, plot_piano_roll
+from composer.listen import plot
+from composer.listen.plot import PlotError, plot_loss_curve, plot_piano_roll
+from composer.music.notes import Note, Piece
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

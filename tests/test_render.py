@@ -1,4 +1,4 @@
-"""Tests for composer.render: FluidSynth renders, their checks, and the error texts.
+"""Tests for composer.listen.render: FluidSynth renders, their checks, and the error texts.
 
 Real renders are skipped when FluidSynth or the General MIDI soundfont is not
 installed. Failures FluidSynth hides behind exit status 0 are reproduced with a
@@ -14,11 +14,9 @@ import wave
 import numpy as np
 import pytest
 
-from composer import render
 from composer.errors import MidiError
-from composer.midi_io import write_midi
-from composer.notes import Note
-from composer.render import (
+from composer.listen import render
+from composer.listen.render import (
     DEFAULT_GAIN,
     FULL_SCALE,
     TARGET_PEAK,
@@ -27,6 +25,8 @@ from composer.render import (
     render_wav,
     wav_info,
 )
+from composer.music.midi import write_midi
+from composer.music.notes import Note
 
 SOUNDFONT = render.SOUNDFONT_PLACES[0]
 needs_fluidsynth = pytest.mark.skipif(

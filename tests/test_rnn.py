@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gradcheck import numerical_gradient, relative_error
 
-from composer import rnn
+from composer.nn import rnn
 
 N_X, N_A, N_Y, M, T_X = 3, 5, 2, 4, 6
 

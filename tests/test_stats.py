@@ -1,4 +1,4 @@
-"""Tests for composer.stats: hand-built notes with hand-computed statistics."""
+"""Tests for composer.music.stats: hand-built notes with hand-computed statistics."""
 
 import json
 import math
@@ -8,20 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer.notes import Note, Piece
-from composer.stats import (
+from composer.music.keys import Key, estimate_key, in_key_count, pitch_name
+from composer.music.notes import Note, Piece
+from composer.music.stats import (
     INTERVAL_NAMES,
-    Key,
     distances,
-    estimate_key,
     format_report,
-    in_key_count,
     interval_counts,
     intervals,
     jensen_shannon,
     leap_counts,
     pitch_class_counts,
-    pitch_name,
     repeated_count,
     summary,
     tally,

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from composer import checkpoint
-from composer.config import TrainConfig
 from composer.errors import CheckpointError
-from composer.evaluation import evaluate
-from composer.ngram import KneserNey
-from composer.sampling import choose, generate
-from composer.train import TrainingInterrupted, load_resume, new_run, train
-from composer.trained import load_model
+from composer.evaluation.evaluate import evaluate
+from composer.evaluation.ngram import KneserNey
+from composer.generation.sampling import choose, generate
+from composer.training import checkpoint
+from composer.training.config import TrainConfig
+from composer.training.train import TrainingInterrupted, load_resume, new_run, train
+from composer.training.trained import load_model
 
 SMALL = dict(hidden_size=24, layers=2, seq_len=16, batch_size=4, transpose=1,
              val_fraction=0.2, dropout=0.1, lr=0.01, patience=3)
@@ -42,7 +42,7 @@ def test_training_beats_the_unigram_baseline_on_held_out_tunes(trained_dir, tiny
 
 
 def _valid_and_events(trained, corpus):
-    from composer.evaluation import evaluation_pieces
+    from composer.evaluation.evaluate import evaluation_pieces
 
     sequences, _ = evaluation_pieces(trained, corpus)
     return sequences, trained.encoding.event_mask()

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from composer.data.windows import piece_windows
 from composer.errors import DataError
-from composer.windows import piece_windows
 
 
 def test_windows_by_hand():

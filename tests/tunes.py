@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.midi_io import write_midi
-from composer.notes import Note
+from composer.music.midi import write_midi
+from composer.music.notes import Note
 
 MAJOR = [0, 2, 4, 5, 7, 9, 11]
 MOTIFS = [[0, 1, 2, 0], [2, 1, 0, 1], [0, 2, 4, 2], [4, 3, 2, 1]]  # scale degrees per bar

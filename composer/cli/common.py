@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import click
 
 from composer.errors import ComposerError
+
+EXISTING_DIR = click.Path(path_type=Path, file_okay=False)  # a folder argument
+MIDI_FILE = click.Path(path_type=Path, dir_okay=False)  # a file argument
 
 
 def reports_errors(command):

@@ -1,6 +1,6 @@
 """The listening commands: `composer render`, `composer plot` and `composer stats`.
 
-Thin click commands over composer.render, composer.plot and composer.stats;
+Thin click commands over composer.listen.render, composer.listen.plot and composer.music.stats;
 composer.cli adds every command in COMMANDS to the `composer` group.
 """
 
@@ -11,10 +11,9 @@ from pathlib import Path
 
 import click
 
-from composer import stats as st
-from composer.clitools import reports_errors
-from composer.plot import plot_piano_roll, require_matplotlib
-from composer.render import (
+from composer.cli.common import reports_errors
+from composer.listen.plot import plot_piano_roll, require_matplotlib
+from composer.listen.render import (
     DEFAULT_GAIN,
     DEFAULT_SAMPLE_RATE,
     MAX_GAIN,
@@ -25,6 +24,7 @@ from composer.render import (
     render_wav,
     wav_info,
 )
+from composer.music import stats as st
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -108,7 +108,7 @@ def plot(midi_file, output, overwrite):
 
     Needs matplotlib: pip install 'numpy-lstm-composer[plot]'.
     """
-    from composer.midi_io import read_midi
+    from composer.music.midi import read_midi
 
     require_matplotlib()
     _require(midi_file)
@@ -123,10 +123,10 @@ def plot(midi_file, output, overwrite):
 def _load(path: Path) -> list:
     """The pieces of a MIDI file, or of every MIDI file in a folder."""
     if path.is_dir():
-        from composer.dataset import load_pieces
+        from composer.data.corpus import load_pieces
 
         return load_pieces(path, warn=_warn)
-    from composer.midi_io import read_midi
+    from composer.music.midi import read_midi
 
     return read_midi(path)
 
@@ -153,7 +153,7 @@ def stats(path, reference, as_json):
 
     Note density, pitch range, pitch-class and interval histograms, share of
     notes in the estimated key, excessive repeats and resolved leaps of the
-    top line. `composer.stats` documents every definition.
+    top line. `composer.music.stats` documents every definition.
     """
     _require(path, "file or folder")
     if reference is not None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from composer.dataset import load_pieces
+from composer.data.corpus import load_pieces
 from composer.errors import DataError
-from composer.metrics import Scores
-from composer.ngram import fit_baseline
-from composer.scoring import score_model
-from composer.trained import TrainedModel
+from composer.evaluation.metrics import Scores
+from composer.evaluation.ngram import fit_baseline
+from composer.evaluation.scoring import score_model
+from composer.training.trained import TrainedModel
 
 
 @dataclass

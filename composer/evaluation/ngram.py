@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.metrics import ScoreAccumulator, Scores
+from composer.evaluation.metrics import ScoreAccumulator, Scores
 
 MAX_ORDER = 5  # highest n-gram order: 4 tokens of context
 DISCOUNT_RANGE = (0.1, 0.95)  # estimated discounts D = n1 / (n1 + 2 n2) are clipped into this

@@ -2,15 +2,15 @@
 
 Each piece starts from a zero state and is scored on its targets tokens[1:],
 each predicted from the tokens before it, exactly the steps the n-gram baseline
-is scored on (composer.ngram).
+is scored on (composer.evaluation.ngram).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from composer import model
-from composer.metrics import ScoreAccumulator, Scores
+from composer.evaluation.metrics import ScoreAccumulator, Scores
+from composer.nn import model
 
 CHUNK_STEPS = 256  # forward this many steps at a time, carrying state, to bound memory
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from composer import model
 from composer.errors import ComposerError
-from composer.trained import TrainedModel
+from composer.nn import model
+from composer.training.trained import TrainedModel
 
 GREEDY_BELOW = 1e-3  # temperatures below this pick the most likely token
 

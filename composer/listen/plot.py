@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from composer.errors import ComposerError
-from composer.notes import Piece
-from composer.stats import pitch_name
+from composer.music.keys import pitch_name
+from composer.music.notes import Piece
 
 INSTALL_MATPLOTLIB = (
     "matplotlib is not installed, and pictures need it: "

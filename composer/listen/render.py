@@ -155,7 +155,7 @@ def _check_settings(gain: float, sample_rate: int) -> None:
 
 def _notes_seconds(midi_path: Path) -> float:
     """How long the notes last at the file's first tempo; MidiError if it has no notes."""
-    from composer.midi_io import read_midi
+    from composer.music.midi import read_midi
 
     return max(piece.duration * 60 / piece.qpm for piece in read_midi(midi_path))
 

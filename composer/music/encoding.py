@@ -5,8 +5,8 @@ ids back into notes. Its vocabulary (token names, index = id) is fixed by its
 settings, and `config()` holds those settings so a model can rebuild the exact
 encoding it was trained with (`encoding_from_config`).
 
-Two encodings exist: "melody" (composer.melody, the default) and
-"performance" (composer.performance). Shared helpers for quantising notes onto
+Two encodings exist: "melody" (composer.music.melody, the default) and
+"performance" (composer.music.performance). Shared helpers for quantising notes onto
 the beat grid and folding pitches into a range live here too.
 """
 
@@ -20,12 +20,12 @@ import numpy as np
 
 from composer.constants import MAX_PIECE_BEATS
 from composer.errors import DataError
-from composer.notes import Note, Piece
+from composer.music.notes import Note, Piece
 
 # name -> (module, class): imported lazily because those modules import this one.
 _ENCODINGS = {
-    "melody": ("composer.melody", "MelodyEncoding"),
-    "performance": ("composer.performance", "PerformanceEncoding"),
+    "melody": ("composer.music.melody", "MelodyEncoding"),
+    "performance": ("composer.music.performance", "PerformanceEncoding"),
 }
 ENCODING_NAMES = tuple(_ENCODINGS)  # the names make_encoding accepts
 

@@ -47,7 +47,8 @@ from composer.constants import (
     MELODY_MIN_PITCH,
     STEPS_PER_QUARTER,
 )
-from composer.encoding import (
+from composer.errors import DataError
+from composer.music.encoding import (
     Encoding,
     check_ids,
     check_int,
@@ -57,8 +58,7 @@ from composer.encoding import (
     quantize,
     strike_segments,
 )
-from composer.errors import DataError
-from composer.notes import Note
+from composer.music.notes import Note
 
 REST, HOLD = 0, 1  # fixed ids of the two special tokens
 FIRST_NOTE_ON = 2  # id of NOTE_ON(min_pitch)

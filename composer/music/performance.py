@@ -49,7 +49,7 @@ from composer.constants import (
     STEPS_PER_QUARTER,
     VELOCITY_BINS,
 )
-from composer.encoding import (
+from composer.music.encoding import (
     Encoding,
     check_ids,
     check_int,
@@ -59,7 +59,7 @@ from composer.encoding import (
     quantize,
     strike_segments,
 )
-from composer.notes import Note
+from composer.music.notes import Note
 
 
 class PerformanceEncoding(Encoding):

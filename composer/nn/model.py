@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer.lstm import lstm_layer_backward, lstm_layer_forward, sigmoid_, workspace_array
+from composer.nn.lstm import lstm_layer_backward, lstm_layer_forward, sigmoid_, workspace_array
 
 
 def init_params(vocab_size, hidden_size, layers, rng, dtype=np.float32):
@@ -57,7 +57,7 @@ def forward(params, ids, state, dropout=0.0, rng=None, workspace=None):
 
     Returns logits (T, N, V), the final state (list of (h, c) per layer) and a cache
     for `backward`. Dropout needs an `rng` (numpy Generator) and is off when 0.
-    A `composer.lstm.Workspace` lets a training loop reuse the big arrays.
+    A `composer.nn.lstm.Workspace` lets a training loop reuse the big arrays.
     """
     _, H, layers = model_shape(params)
     caches, final, x = [], [], None

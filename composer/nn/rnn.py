@@ -3,8 +3,8 @@
 These are the functions of the classic "Building your Recurrent Neural Network -
 Step by Step" exercise, with the course's exact signatures, shapes, caches and
 gradient dictionaries, so learners can read composer beside the course. They are
-the readable reference that the fast fused layer (`composer.lstm`) is tested
-against; training uses the fused layer.
+the readable reference that the fast fused layer (`composer.nn.lstm`) is tested
+against; training uses the fused layer. Import it as `from composer.nn import rnn`.
 
 Shapes (the course's letters):
     n_x  input size         xt: (n_x, m)         x: (n_x, m, T_x)

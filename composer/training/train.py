@@ -22,16 +22,17 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from composer import checkpoint, model
-from composer.config import TrainConfig
-from composer.dataset import Dataset, load_dataset
-from composer.encoding import Encoding, make_encoding
+from composer.data.dataset import Dataset, load_dataset
+from composer.data.windows import Windows, piece_windows
 from composer.errors import CheckpointError, ComposerError
-from composer.lstm import Workspace
-from composer.optim import Adam, clip, clip_by_global_norm
-from composer.scoring import score_model
-from composer.trained import model_arrays
-from composer.windows import Windows, piece_windows
+from composer.evaluation.scoring import score_model
+from composer.music.encoding import Encoding, make_encoding
+from composer.nn import model
+from composer.nn.lstm import Workspace
+from composer.nn.optim import Adam, clip, clip_by_global_norm
+from composer.training import checkpoint
+from composer.training.config import TrainConfig
+from composer.training.trained import model_arrays
 
 LR_DECAY = 0.5  # the learning rate is multiplied by this after an epoch without progress
 
@@ -188,7 +189,7 @@ def _end_epoch(run: Run, dataset: Dataset, out_dir, data_info, echo):
 
 def _plot_history(history, out_dir, echo):
     try:
-        from composer.plot import plot_loss_curve
+        from composer.listen.plot import plot_loss_curve
 
         plot_loss_curve(history, Path(out_dir) / "loss.png")
     except ComposerError as error:  # matplotlib missing: say so once per run

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from composer import checkpoint
-from composer.config import TrainConfig
-from composer.encoding import Encoding, encoding_from_config
 from composer.errors import CheckpointError, ComposerError
+from composer.music.encoding import Encoding, encoding_from_config
+from composer.training import checkpoint
+from composer.training.config import TrainConfig
 
 MODELS_DIR = Path("models")  # where `composer train` puts runs, relative to the working folder
-SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
 
 
 @dataclass

@@ -1,0 +1,24 @@
+"""The `composer` command group: every command module adds its commands here."""
+
+from __future__ import annotations
+
+import click
+
+from composer import __version__
+from composer.cli import media, models, sample, train
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="composer")
+def main():
+    """Learn to compose music with an LSTM written from scratch in NumPy.
+
+    \b
+    composer train data/          train a model on a folder of MIDI files
+    composer sample --length 200  write new music from the newest model
+    composer evaluate MODEL DATA  compare a model with an n-gram baseline
+    """
+
+
+for _command in (train.train, sample.sample, models.evaluate, models.info, *media.COMMANDS):
+    main.add_command(_command)

@@ -1,0 +1,108 @@
+"""`composer train`: the options of a run, checked before any work starts."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from composer.cli.common import EXISTING_DIR, reports_errors
+from composer.errors import ComposerError
+from composer.training import checkpoint
+from composer.training.config import TrainConfig
+from composer.training.trained import MODELS_DIR
+
+DEFAULTS = TrainConfig()
+
+TRAIN_OPTIONS = [  # (option, TrainConfig field, type, help)
+    ("--encoding", "encoding", click.Choice(["melody", "performance"]),
+     "melody: one line, a token per grid step; performance: all voices, as events"),
+    ("--steps-per-quarter", "steps_per_quarter", click.IntRange(1, 48),
+     "grid steps per quarter note (4 = sixteenth notes; 12 also keeps triplets)"),
+    ("--hidden-size", "hidden_size", click.IntRange(1), "LSTM units per layer"),
+    ("--layers", "layers", click.IntRange(1), "stacked LSTM layers"),
+    ("--dropout", "dropout", click.FloatRange(0, 1, max_open=True),
+     "dropout on each layer's output"),
+    ("--seq-len", "seq_len", click.IntRange(1), "BPTT window in tokens"),
+    ("--batch-size", "batch_size", click.IntRange(1), "parallel lanes of the token stream"),
+    ("--epochs", "epochs", click.IntRange(1), "passes over the training data"),
+    ("--max-steps", "max_steps", click.IntRange(0), "stop after this many steps (0 = no limit)"),
+    ("--lr", "lr", click.FloatRange(0, min_open=True), "Adam learning rate"),
+    ("--clip-norm", "clip_norm", click.FloatRange(0), "clip gradients to this global norm"),
+    ("--clip-value", "clip_value", click.FloatRange(0),
+     "clip each gradient element to +-this instead (the course's clip)"),
+    ("--transpose", "transpose", click.IntRange(0, 12),
+     "also train on every transposition by up to this many semitones"),
+    ("--val-fraction", "val_fraction", click.FloatRange(0, 1, min_open=True, max_open=True),
+     "share of pieces held out for validation"),
+    ("--patience", "patience", click.IntRange(1), "epochs without progress before stopping"),
+    ("--seed", "seed", int, "random seed: the same seed gives the same run"),
+]
+
+
+def train_options(command):
+    for option, name, kind, text in reversed(TRAIN_OPTIONS):
+        default = getattr(DEFAULTS, name)
+        command = click.option(option, name, type=kind, default=None,
+                               help=f"{text} [default: {default}]")(command)
+    return command
+
+
+@click.command()
+@click.argument("data_dir", type=EXISTING_DIR)
+@train_options
+@click.option("--out", type=EXISTING_DIR, default=None,
+              help="folder for the model [default: models/run-DATE-TIME]")
+@click.option("--resume", type=EXISTING_DIR, default=None,
+              help="continue the interrupted or finished run saved in this folder")
+@click.option("--quiet", is_flag=True, help="no progress bars or per-epoch lines")
+@reports_errors
+def train(data_dir, out, resume, quiet, **settings):
+    """Train a model on the MIDI files under DATA_DIR (searched recursively).
+
+    Writes OUT/model.npz (the best weights, by validation NLL), OUT/checkpoint.npz
+    (everything --resume needs) and OUT/loss.png. Ctrl-C stops after the current
+    step and saves the checkpoint.
+    """
+    from composer.training.train import TrainingInterrupted
+    from composer.training.train import train as run_training
+
+    given = {name: value for name, value in settings.items() if value is not None}
+    run, out = _start_run(given, out, resume)
+    echo = (lambda message: None) if quiet else click.echo
+    started = time.perf_counter()
+    try:
+        run_training(data_dir, out, run, quiet=quiet, echo=echo)
+    except TrainingInterrupted as stopped:
+        click.echo(f"\n{stopped}".replace("DATA_DIR", str(data_dir)), err=True)
+        sys.exit(130)
+    best = run.progress.best_nll
+    click.echo(f"done in {time.perf_counter() - started:.0f} s: best validation NLL "
+               f"{best:.4f} nats/step; model saved in {out / checkpoint.MODEL_FILE}")
+
+
+def _start_run(given, out, resume):
+    """(run, out folder): a resumed run, or a new one after checking the options."""
+    from composer.training.train import load_resume, new_run
+
+    if resume is not None:
+        if out is not None or given:
+            options = ["--out"] * (out is not None) + [_option_name(n) for n in given]
+            raise click.UsageError(f"--resume continues with the saved settings; drop "
+                                   f"{', '.join(options)}")
+        return load_resume(resume), resume
+    config = TrainConfig(**given)
+    if "clip_value" in given and "clip_norm" in given:
+        raise click.UsageError("give --clip-norm or --clip-value, not both")
+    if "clip_value" in given:
+        config.clip_norm = 0.0  # the course's clip replaces the default norm clipping
+    config.validate()
+    out = out or MODELS_DIR / time.strftime("run-%Y%m%d-%H%M%S")
+    if any((out / name).exists() for name in (checkpoint.MODEL_FILE, checkpoint.RESUME_FILE)):
+        raise ComposerError(f"{out} already holds a model; use --resume {out} or another --out")
+    return new_run(config), out
+
+
+def _option_name(field_name):
+    return "--" + field_name.replace("_", "-")

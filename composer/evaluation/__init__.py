@@ -1,0 +1,1 @@
+"""Scoring models: NLL, accuracy and event accuracy, next to an n-gram baseline."""

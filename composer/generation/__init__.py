@@ -1,0 +1,1 @@
+"""Drawing new music from a trained model."""

@@ -1,0 +1,1 @@
+"""Listening and looking: MIDI to audio with FluidSynth, piano rolls and loss curves."""

@@ -1,0 +1,1 @@
+"""Training runs: the settings, the loop, checkpoints and the trained-model files."""
