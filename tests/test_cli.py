@@ -171,6 +171,7 @@ def test_evaluate_json_and_info(cli_model, tiny_corpus):
     assert info.exit_code == 0
     assert "vocabulary: 50 tokens" in info.output and "parameters:" in info.output
     assert "history: 2 epochs" in info.output
+    assert f"trained on: {tiny_corpus.name} (" in info.output  # a name, not this machine's path
 
 
 def test_ctrl_c_saves_the_checkpoint_and_resume_finishes(tiny_corpus, tmp_path):

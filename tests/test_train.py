@@ -9,7 +9,13 @@ from composer.evaluation.ngram import KneserNey
 from composer.generation.sampling import choose, generate
 from composer.training import checkpoint
 from composer.training.config import TrainConfig
-from composer.training.train import TrainingInterrupted, load_resume, new_run, train
+from composer.training.train import (
+    TrainingInterrupted,
+    load_resume,
+    new_run,
+    portable_name,
+    train,
+)
 from composer.training.trained import load_model
 
 SMALL = dict(hidden_size=24, layers=2, seq_len=16, batch_size=4, transpose=1,
@@ -132,3 +138,12 @@ def test_choose_top_k_and_top_p():
     nucleus = choose(logits, 1.0, 0, 0.85, rng)  # 0.5 + 0.3 < 0.85: three tokens kept
     assert set(np.unique(nucleus)) == {0, 1, 2}
     assert np.array_equal(choose(logits[:3], 0.0, 0, 1.0, rng), [0, 0, 0])
+
+
+def test_data_folder_is_recorded_by_a_portable_name(tmp_path, monkeypatch):
+    (tmp_path / "music" / "folk").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert portable_name("music/folk") == "music/folk"
+    assert portable_name(tmp_path / "music" / "folk") == "music/folk"
+    monkeypatch.chdir(tmp_path / "music" / "folk")
+    assert portable_name(tmp_path / "music") == "music"  # outside: the folder's own name

@@ -88,7 +88,7 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
     echo(str(dataset.summary))
     if not dataset.valid:
         raise ComposerError(f"{data_dir}: too few pieces to hold any out for validation")
-    data_info = {"folder": str(Path(data_dir).resolve()), "pieces": dataset.summary.pieces,
+    data_info = {"folder": portable_name(data_dir), "pieces": dataset.summary.pieces,
                  # relative names of the training pieces: evaluate leaves them out
                  "train_names": dataset.train_names[: dataset.summary.train_pieces]}
     with _interrupt_flag() as interrupted:
@@ -96,6 +96,17 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
         while not _done(run):
             _train_epoch(run, dataset, out_dir, data_info, quiet, echo, stop)
     return run
+
+
+def portable_name(folder) -> str:
+    """A name for a data folder that means something on any machine, never an absolute path:
+    its path relative to the working folder when it lies inside it ("data", "data/oneills"),
+    else the folder's own name."""
+    path = Path(folder).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _done(run: Run) -> bool:

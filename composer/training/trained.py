@@ -13,7 +13,12 @@ from composer.training import checkpoint
 from composer.training.config import TrainConfig
 
 MODELS_DIR = Path("models")  # where `composer train` puts runs, relative to the working folder
-SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
+# The default model, first as an installed package has it (pyproject.toml maps the repository's
+# models/ folder to composer/shipped), then as a source checkout or editable install has it.
+SHIPPED_MODEL_PLACES = (
+    Path(__file__).resolve().parents[1] / "shipped" / "default",
+    Path(__file__).resolve().parents[2] / "models" / "default",
+)
 
 
 @dataclass
@@ -74,14 +79,20 @@ def _check_shapes(params, config, encoding):
             raise ValueError(f"{name} has shape {params[name].shape}, expected {shape}")
 
 
+def shipped_model_path() -> Path | None:
+    """The folder of the default model shipped with composer, or None if it is missing."""
+    return next((p for p in SHIPPED_MODEL_PLACES if (p / checkpoint.MODEL_FILE).is_file()), None)
+
+
 def default_model_path() -> Path:
     """The newest model under ./models, else the shipped default model."""
     found = sorted(MODELS_DIR.glob(f"*/{checkpoint.MODEL_FILE}"),
                    key=lambda p: (p.stat().st_mtime, str(p)))
     if found:
         return found[-1].parent
-    if (SHIPPED_MODEL / checkpoint.MODEL_FILE).is_file():
-        return SHIPPED_MODEL
+    shipped = shipped_model_path()
+    if shipped is not None:
+        return shipped
     raise CheckpointError(
         f"no model found under {MODELS_DIR}/ and no shipped default model; "
         "train one with `composer train DATA_DIR` or pass --model PATH"
