@@ -185,7 +185,7 @@ def test_corpus_limits_by_hand():
     limits = corpus_limits(PERF, [np.array(sequence)] * 3)
     assert limits.length_counts == {4: 3, 8: 3}
     assert limits.sounding_steps == {1: 12, 2: 12}
-    assert limits.max_voices == 2
+    assert limits.max_voices() == 2 and limits.max_voices(0.5) == 1
     assert limits.max_note_steps(0.5) == 4 and limits.max_note_steps() == 8
     assert NoteLimits(4, {1: 5}, {}).max_note_steps() == 4  # never below one beat
     assert NoteLimits.from_dict(limits.to_dict()) == limits

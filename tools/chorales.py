@@ -162,7 +162,6 @@ def build_chorales(out: Path, root: Path, jobs: int = 2) -> int:
             results = list(pool.imap(convert_chorale, sources, chunksize=4))
     else:
         results = [convert_chorale(path) for path in sources]
-    out.mkdir(parents=True, exist_ok=True)
     written, skipped = _write(out, results)
     print(f"{len(sources)} files in {root / 'bach'}: {len(written)} chorales written to {out}")
     print("left out:", dict(sorted(skipped.items())) or "none")
@@ -178,6 +177,7 @@ def build_chorales(out: Path, root: Path, jobs: int = 2) -> int:
 
 def _write(out: Path, results: list[dict]) -> tuple[list[dict], Counter]:
     """Write the usable results and the manifest; (written results, reasons for the rest)."""
+    out.mkdir(parents=True, exist_ok=True)
     seen: dict[str, str] = {}
     written, skipped = [], Counter()
     for result in results:

@@ -58,7 +58,7 @@ def _grammar(trained: TrainedModel, num, max_note_steps, max_voices):
     if max_note_steps is None:
         max_note_steps = limits.max_note_steps()
     if max_voices is None:
-        max_voices = limits.max_voices
+        max_voices = limits.max_voices()
     return make_grammar(trained.encoding, num, max_note_steps, max_voices)
 
 

@@ -45,21 +45,25 @@ class NoteLimits:
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DataError(f"bad note limits in the model: {error!r}") from error
 
-    @property
-    def max_voices(self) -> int:
-        """The most notes that sounded at once anywhere in the corpus (at least 1)."""
-        return max([k for k, steps in self.sounding_steps.items() if steps > 0], default=1)
+    def max_voices(self, share: float = NOTE_CAP_SHARE) -> int:
+        """The fewest notes sounding at once that the corpus did not exceed for at least
+        `share` of its time (so a rare overlap left by quantising is no precedent); >= 1."""
+        return max(_quantile(self.sounding_steps, share, default=1), 1)
 
     def max_note_steps(self, share: float = NOTE_CAP_SHARE) -> int:
         """The shortest length (steps) that at least `share` of the notes do not exceed;
-        never below one beat."""
-        if not self.length_counts:
-            return 4 * self.steps_per_quarter  # no notes measured: one bar of 4/4
-        lengths = np.array(sorted(self.length_counts))
-        counts = np.array([self.length_counts[k] for k in lengths], dtype=np.float64)
-        covered = np.cumsum(counts) / counts.sum()
-        cap = int(lengths[np.searchsorted(covered, share - 1e-12)])
+        never below one beat (and one bar of 4/4 when no note was measured)."""
+        cap = _quantile(self.length_counts, share, default=4 * self.steps_per_quarter)
         return max(cap, self.steps_per_quarter)
+
+
+def _quantile(counts: dict[int, int], share: float, default: int) -> int:
+    """The smallest key whose cumulative count reaches `share` of the total."""
+    if not counts or sum(counts.values()) <= 0:
+        return default
+    keys = np.array(sorted(counts))
+    cumulative = np.cumsum([counts[k] for k in keys], dtype=np.float64)
+    return int(keys[np.searchsorted(cumulative / cumulative[-1], share - 1e-12)])
 
 
 def corpus_limits(encoding: Encoding, sequences: Sequence[np.ndarray]) -> NoteLimits:
