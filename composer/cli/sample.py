@@ -48,7 +48,8 @@ from composer.errors import ComposerError
                    "from the model: the length 99.9% of its training notes do not exceed]")
 @click.option("--max-voices", type=click.IntRange(1), default=None,
               help="at most this many notes sounding at once (performance models) "
-                   "[default: from the model: the most its training pieces had]")
+                   "[default: from the model: the most its training pieces had at once "
+                   "for 99.9% of their time]")
 @click.option("--voices", type=click.IntRange(1, 15), default=None,
               help="write the notes as this many voices, one MIDI track each, split by "
                    "register and continuity (voice 1 the highest) [default: one track]")

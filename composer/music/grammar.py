@@ -115,13 +115,11 @@ class PerformanceGrammar:
         included) before the end (None: no end in sight)."""
         room, voices = self.room(), self.sounding.sum(axis=1)  # (K,), (K,)
         fresh = (self.sounding & (self.onset == self.now[:, None])).any(axis=1)  # (K,)
-        need = voices + fresh  # tokens that releasing everything takes
-        left = np.full(voices.size, NO_LIMIT) if remaining is None else np.full(voices.size,
-                                                                               remaining)
-        strict = self._strict(room, voices, left - need)
-        loose = self._loose(room)
-        mask = np.where(strict.any(axis=1, keepdims=True), strict, loose)
-        return self._override_end(mask, room, fresh, left <= need)
+        need = voices + fresh  # (K,) tokens that releasing everything takes
+        spare = (NO_LIMIT if remaining is None else remaining) - need  # (K,)
+        strict = self._strict(room, voices, spare)
+        mask = np.where(strict.any(axis=1, keepdims=True), strict, self._loose(room))
+        return self._override_end(mask, fresh, spare <= 0)
 
     def _strict(self, room, voices, spare) -> np.ndarray:
         """(K, V) the encoder's own order (rules 1-4), with the voice limit and the end."""
@@ -150,7 +148,7 @@ class PerformanceGrammar:
         mask[:, enc.shift_base : enc.velocity_base] = sizes <= room[:, None]
         return mask
 
-    def _override_end(self, mask, room, fresh, closing) -> np.ndarray:
+    def _override_end(self, mask, fresh, closing) -> np.ndarray:
         """Rules 5 and 6: a note at the cap is released at once; at the end, release."""
         enc = self.enc
         at_cap = self.sounding & (self.onset + self.max_note_steps <= self.now[:, None])
