@@ -91,6 +91,24 @@ def test_bad_sampling_option():
     assert result.exit_code == 2 and "--top-p" in result.output
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--programs", "0,1"], "Error: --programs needs --voices"),
+    (["--voices", "2", "--programs", "0"], "Error: Invalid value for --programs: '0': give 2 "
+                                            "programs (one per voice), each 0..127"),
+    (["--voices", "2", "--programs", "0,x"], "Error: Invalid value for --programs: '0,x' is "
+                                              "not a comma-separated list of numbers"),
+    (["--voices", "1", "--programs", "200"], "give 1 programs (one per voice), each 0..127"),
+    (["--voices", "2", "--programs", "0,1", "--program", "5"],
+     "Error: give --program or --programs, not both"),
+    (["--no-grammar", "--max-voices", "3"],
+     "Error: --max-note-beats and --max-voices need the grammar; drop --no-grammar"),
+    (["--max-note-beats", "0"], "--max-note-beats"),
+])
+def test_sample_voice_and_grammar_options_are_checked_first(args, message, tmp_path):
+    result = invoke("sample", "--model", tmp_path / "none", *args)
+    assert result.exit_code == 2 and message in result.output
+
+
 @pytest.fixture(scope="module")
 def cli_model(tiny_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "run"
@@ -212,6 +230,16 @@ def test_performance_encoding_end_to_end(tmp_path):
     assert sample.exit_code == 0, sample.output
     notes = read_midi(tmp_path / "s.mid")[0].notes
     assert any(a.start < b.start < a.end for a in notes for b in notes if a is not b)
+    assert "grammar defaults: notes up to 2 beats, at most 2 at once" in invoke("info",
+                                                                                out).output
+    split = invoke("sample", "--model", out, "--length", 300, "--seed", 2, "--voices", 2,
+                   "--programs", "73,32", "--out", tmp_path / "duet.mid")
+    assert split.exit_code == 0, split.output
+    tracks = mido.MidiFile(tmp_path / "duet.mid").tracks[1:]
+    assert [[m.program for m in t if m.type == "program_change"] for t in tracks] == [[73], [32]]
+    plain = invoke("sample", "--model", out, "--length", 50, "--no-grammar", "--out",
+                   tmp_path / "plain.mid")
+    assert plain.exit_code == 0, plain.output
 
 
 def test_a_finer_grid_is_kept_in_the_model(tiny_corpus, tmp_path):

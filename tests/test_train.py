@@ -7,6 +7,7 @@ from composer.errors import CheckpointError
 from composer.evaluation.evaluate import evaluate
 from composer.evaluation.ngram import KneserNey
 from composer.generation.sampling import choose, generate
+from composer.music.limits import corpus_limits
 from composer.training import checkpoint
 from composer.training.config import TrainConfig
 from composer.training.train import (
@@ -52,6 +53,18 @@ def _valid_and_events(trained, corpus):
 
     sequences, _ = evaluation_pieces(trained, corpus)
     return sequences, trained.encoding.event_mask()
+
+
+def test_the_corpus_note_limits_are_saved_in_the_model(trained_dir):
+    trained = load_model(trained_dir)
+    saved = trained.data["note_limits"]  # measured on the untransposed training tunes
+    assert saved == corpus_limits(trained.encoding, trained.train_tokens).to_dict()
+    limits = trained.note_limits
+    # tests/tunes.py: eighth notes and one quarter note per bar; one note at a time
+    assert set(limits.length_counts) <= {2, 4} and limits.length_counts[2] > limits.length_counts[4]
+    assert limits.max_note_steps() == 4 and limits.max_voices() == 1
+    del trained.data["note_limits"]  # a model from before: measured on its training tokens
+    assert trained.note_limits == limits
 
 
 def test_history_and_files(trained_dir):

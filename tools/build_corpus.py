@@ -16,6 +16,7 @@ music21 is a development-only dependency (composer itself never imports it)::
     pip install music21==10.5.1 mido
     python tools/build_corpus.py            # rewrites data/oneills, data/ryans, manifest
     python tools/build_corpus.py --all      # every tune (11 MiB on disk; see DEFAULT_STRIDE)
+    python tools/build_corpus.py --chorales DIR   # Bach chorales, not shipped (tools/chorales.py)
 
 The output is deterministic: same music21 version in, byte-identical files out.
 At most ``--jobs`` worker processes (default 2) do the conversion.
@@ -522,10 +523,45 @@ def check(path: Path) -> tuple[int, int, int]:
 
 # --- main -------------------------------------------------------------------------
 
+INSTALL_MUSIC21 = (
+    "error: music21 is not installed, and build_corpus.py reads the music from its corpus. "
+    "composer itself never needs it: install it in a separate environment, e.g. "
+    "python3 -m venv /tmp/m21venv && /tmp/m21venv/bin/pip install music21 mido, "
+    "then run: /tmp/m21venv/bin/python tools/build_corpus.py ..."
+)
+
+
+def _import_music21():
+    """The music21 module, or None after saying how to install it."""
+    try:
+        import music21
+    except ImportError:
+        print(INSTALL_MUSIC21, file=sys.stderr)
+        return None
+    return music21
+
+
+def _check_chorale_arguments(parser: argparse.ArgumentParser, args) -> None:
+    """Exit with a usage error when --chorales is mixed with the tune-book options or DIR
+    cannot be a folder."""
+    mixed = [name for name, used in (("--out", args.out is not None), ("--all", args.all),
+                                     ("--stride", args.stride != DEFAULT_STRIDE)) if used]
+    if mixed:
+        parser.error(f"--chorales DIR writes into DIR; {', '.join(mixed)} "
+                     "applies to the tune books only")
+    if args.chorales.exists() and not args.chorales.is_dir():
+        parser.error(f"--chorales {args.chorales}: exists and is not a folder")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, not {args.jobs}")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "data")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where the tune books go (default: the repository's data/)")
+    parser.add_argument("--chorales", type=Path, metavar="DIR",
+                        help="instead, build the four-part Bach chorales into DIR "
+                             "(see tools/chorales.py; not shipped: licence unclear)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument(
         "--stride",
@@ -535,9 +571,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--all", action="store_true", help="keep every tune (--stride 1)")
     args = parser.parse_args(argv)
-    stride = 1 if args.all else max(1, args.stride)
+    if args.chorales is not None:
+        _check_chorale_arguments(parser, args)
+    music21 = _import_music21()
+    if music21 is None:
+        return 1
+    if args.chorales is not None:
+        from chorales import build_chorales
 
-    import music21
+        print(f"music21 {music21.__version__}, corpus {corpus_dir()}")
+        return build_chorales(args.chorales, corpus_dir(), jobs=args.jobs)
+    args.out = args.out or Path(__file__).resolve().parents[1] / "data"
+    stride = 1 if args.all else max(1, args.stride)
 
     t0 = time.time()
     root = corpus_dir()

@@ -25,6 +25,7 @@ from composer.listen.render import (
     wav_info,
 )
 from composer.music import stats as st
+from composer.music import texture as tx
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -153,19 +154,23 @@ def stats(path, reference, as_json):
 
     Note density, pitch range, pitch-class and interval histograms, share of
     notes in the estimated key, excessive repeats and resolved leaps of the
-    top line. `composer.music.stats` documents every definition.
+    top line; then the texture: notes sounding at once and note lengths.
+    `composer.music.stats` and `composer.music.texture` document every definition.
     """
     _require(path, "file or folder")
     if reference is not None:
         _require(reference, "file or folder")
-    ours = st.tally(_load(path))
-    report = {"path": str(path), "summary": st.summary(ours)}
+    pieces = _load(path)
+    ours, our_texture = st.tally(pieces), tx.tally_texture(pieces)
+    report = {"path": str(path), "summary": st.summary(ours) | tx.texture_summary(our_texture)}
     columns = {str(path): report["summary"]}
     distance = None
     if reference is not None:
-        theirs = st.tally(_load(reference))
-        distance = st.distances(ours, theirs)
-        report["reference"] = {"path": str(reference), "summary": st.summary(theirs)}
+        pieces = _load(reference)
+        theirs, their_texture = st.tally(pieces), tx.tally_texture(pieces)
+        distance = st.distances(ours, theirs) | tx.texture_distances(our_texture, their_texture)
+        report["reference"] = {"path": str(reference), "summary": st.summary(theirs)
+                               | tx.texture_summary(their_texture)}
         report["distance"] = distance
         mine, other = _column_names(path, reference)
         columns = {mine: report["summary"], other: report["reference"]["summary"]}
@@ -173,6 +178,8 @@ def stats(path, reference, as_json):
         click.echo(json.dumps(report, indent=2))
     else:
         click.echo(st.format_report(columns, distance))
+        click.echo()
+        click.echo(tx.format_texture_report(columns, distance))
 
 
 COMMANDS = [render, plot, stats]

@@ -61,7 +61,17 @@ def info(model_path):
                f"({len(trained.train_tokens)} training pieces)")
     for f in fields(trained.config):
         click.echo(f"  {f.name:13} {getattr(trained.config, f.name)}")
+    click.echo(_grammar_defaults(trained))
     click.echo(_history_summary(trained.history))
+
+
+def _grammar_defaults(trained):
+    """The limits `composer sample` takes from the training corpus."""
+    limits = trained.note_limits
+    beats = limits.max_note_steps() / limits.steps_per_quarter
+    voices = f", at most {limits.max_voices()} at once" if trained.encoding.name == "performance" \
+        else ""
+    return f"grammar defaults: notes up to {beats:g} beats{voices}"
 
 
 def _history_summary(history):

@@ -39,23 +39,68 @@ from composer.errors import ComposerError
 @click.option("--program", type=click.IntRange(0, 127), default=DEFAULT_PROGRAM,
               show_default=True, help="General MIDI program (0 = piano, 40 = violin)")
 @click.option("--wav", is_flag=True, help="also render each sample to .wav with FluidSynth")
+@click.option("--grammar/--no-grammar", default=True, show_default=True,
+              help="draw only tokens that can follow (a NOTE_OFF of a sounding pitch, a HOLD "
+                   "of a sounding note, ...), release long notes and, at the end, every "
+                   "note; --no-grammar samples the model's plain probabilities")
+@click.option("--max-note-beats", type=click.FloatRange(0, min_open=True), default=None,
+              help="release a note once it has lasted this many quarter notes [default: "
+                   "from the model: the length 99.9% of its training notes do not exceed]")
+@click.option("--max-voices", type=click.IntRange(1), default=None,
+              help="at most this many notes sounding at once (performance models) "
+                   "[default: from the model: the most its training pieces had at once "
+                   "for 99.9% of their time]")
+@click.option("--voices", type=click.IntRange(1, 15), default=None,
+              help="write the notes as this many voices, one MIDI track each, split by "
+                   "register and continuity (voice 1 the highest) [default: one track]")
+@click.option("--programs", type=str, default=None, metavar="P1,P2,...",
+              help="General MIDI program of each voice, highest first (with --voices; "
+                   "replaces --program), e.g. 52,52,52,52")
 @reports_errors
 def sample(model_path, length, num, temperature, top_k, top_p, primer, seed, out, qpm,
-           program, wav):
+           program, wav, grammar, max_note_beats, max_voices, voices, programs):
     """Write new music from a trained model as MIDI files, and print their paths."""
     from composer.generation.sampling import generate, output_paths
     from composer.training.trained import default_model_path, load_model
 
+    voice_programs = _voice_programs(voices, programs, program)
+    if not grammar and (max_note_beats is not None or max_voices is not None):
+        raise click.UsageError("--max-note-beats and --max-voices need the grammar; "
+                               "drop --no-grammar")
     trained = load_model(model_path or default_model_path())
     primer_ids, primer_qpm, signature = _read_primer(primer, trained.encoding)
     paths = output_paths(out, num)
+    cap = None if max_note_beats is None else max(
+        1, round(max_note_beats * trained.encoding.steps_per_quarter))
     tokens = generate(trained, length, num, temperature=temperature, top_k=top_k, top_p=top_p,
-                      primer=primer_ids, rng=np.random.default_rng(seed))
+                      primer=primer_ids, rng=np.random.default_rng(seed), grammar=grammar,
+                      max_note_steps=cap, max_voices=max_voices)
     for path, ids in zip(paths, tokens, strict=True):
-        _write_sample(path, trained.encoding.decode(ids), qpm or primer_qpm, signature, program)
+        _write_sample(path, trained.encoding.decode(ids), qpm or primer_qpm, signature, program,
+                      voice_programs)
         click.echo(str(path))
         if wav:
             _render(path)
+
+
+def _voice_programs(voices, programs, program):
+    """One program per voice (None without --voices); UsageError for a bad --programs."""
+    ctx = click.get_current_context()
+    if programs is None:
+        return None if voices is None else [program] * voices
+    if voices is None:
+        raise click.UsageError("--programs needs --voices")
+    if ctx.get_parameter_source("program") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("give --program or --programs, not both")
+    try:
+        chosen = [int(text) for text in programs.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{programs!r} is not a comma-separated list of numbers",
+                                 param_hint="--programs") from None
+    if len(chosen) != voices or not all(0 <= p <= 127 for p in chosen):
+        raise click.BadParameter(f"{programs!r}: give {voices} programs (one per voice), "
+                                 "each 0..127", param_hint="--programs")
+    return chosen
 
 
 def _read_primer(primer, encoding):
@@ -71,11 +116,16 @@ def _read_primer(primer, encoding):
     return ids, piece.qpm, piece.time_signature
 
 
-def _write_sample(path, notes, qpm, signature, program):
+def _write_sample(path, notes, qpm, signature, program, voice_programs):
     from composer.music.midi import write_midi
+    from composer.music.voices import assign_voices
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_midi(path, notes, qpm=qpm, time_signature=signature, program=program)
+    if voice_programs is None:
+        write_midi(path, notes, qpm=qpm, time_signature=signature, program=program)
+        return
+    notes = assign_voices(notes, len(voice_programs), voice_programs)
+    write_midi(path, notes, qpm=qpm, time_signature=signature, by_voice=True)
 
 
 def _render(path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from composer.errors import ComposerError
+from composer.music.grammar import make_grammar
 from composer.nn import model
 from composer.training.trained import TrainedModel
 
@@ -19,11 +20,21 @@ GREEDY_BELOW = 1e-3  # temperatures below this pick the most likely token
 
 
 def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, top_p=1.0,
-             primer=None, rng=None) -> np.ndarray:
-    """(K, P + length) token ids: the primer (P tokens, or one start token) then `length` more."""
+             primer=None, rng=None, grammar=True, max_note_steps=None,
+             max_voices=None) -> np.ndarray:
+    """(K, P + length) token ids: the primer (P tokens, or one start token) then `length` more.
+
+    With `grammar` each token is drawn among those the encoding's grammar allows
+    (composer.music.grammar): notes last at most `max_note_steps` grid steps, at most
+    `max_voices` sound at once, and everything is released by the end. None takes the
+    limit from the training corpus (TrainedModel.note_limits).
+    """
     rng = rng or np.random.default_rng()
     params = trained.params
     opening = _opening(trained, primer, num, rng)  # (K, P)
+    rules = _grammar(trained, num, max_note_steps, max_voices) if grammar else None
+    for column in opening.T if rules is not None else ():
+        rules.advance(column)
     state = model.zero_state(params, num)
     if opening.shape[1] > 1:  # run the primer through, all but its last token
         _, state, _ = model.forward(params, opening[:, :-1].T, state)
@@ -32,9 +43,23 @@ def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, 
     current = opening[:, -1]
     for t in range(opening.shape[1], tokens.shape[1]):
         logits, state = model.step(params, current, state)
+        if rules is not None:  # (K, V): what cannot follow gets probability 0
+            logits = np.where(rules.allowed(tokens.shape[1] - t), logits, -np.inf)
         current = choose(logits, temperature, top_k, top_p, rng)
         tokens[:, t] = current
+        if rules is not None:
+            rules.advance(current)
     return tokens
+
+
+def _grammar(trained: TrainedModel, num, max_note_steps, max_voices):
+    """The grammar of the model's encoding, with the corpus's limits where none is given."""
+    limits = trained.note_limits
+    if max_note_steps is None:
+        max_note_steps = limits.max_note_steps()
+    if max_voices is None:
+        max_voices = limits.max_voices()
+    return make_grammar(trained.encoding, num, max_note_steps, max_voices)
 
 
 def _opening(trained, primer, num, rng):
@@ -59,7 +84,8 @@ def choose(logits, temperature, top_k, top_p, rng) -> np.ndarray:
         probs = _keep_nucleus(probs, top_p)
     cumulative = probs.cumsum(axis=1)
     draws = rng.random((len(probs), 1)) * cumulative[:, -1:]
-    return np.minimum((cumulative < draws).sum(axis=1), probs.shape[1] - 1)
+    # <= : a draw of exactly 0 must not land on a leading token of probability 0
+    return np.minimum((cumulative <= draws).sum(axis=1), probs.shape[1] - 1)
 
 
 def _keep_top_k(probs, k):

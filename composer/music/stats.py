@@ -322,11 +322,11 @@ def format_report(columns: dict[str, dict], distance: dict | None = None) -> str
         table.append(["distance to reference (JS, bits)", ""])
         table.append(["  pitch classes", _num(distance["pitch_class_js"], "{:.4f}")])
         table.append(["  intervals", _num(distance["interval_js"], "{:.4f}")])
-    return _align(table)
+    return align_columns(table)
 
 
-def _align(table: list[list[str]]) -> str:
-    """Left-align the first column, right-align the others."""
+def align_columns(table: list[list[str]]) -> str:
+    """Rows of cells as text: the first column left-aligned, the others right-aligned."""
     width = max(len(row) for row in table)
     table = [row + [""] * (width - len(row)) for row in table]
     widths = [max(len(row[i]) for row in table) for i in range(width)]

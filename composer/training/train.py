@@ -27,6 +27,7 @@ from composer.data.windows import Windows, piece_windows
 from composer.errors import CheckpointError, ComposerError
 from composer.evaluation.scoring import score_model
 from composer.music.encoding import Encoding, make_encoding
+from composer.music.limits import corpus_limits
 from composer.nn import model
 from composer.nn.lstm import Workspace
 from composer.nn.optim import Adam, clip, clip_by_global_norm
@@ -90,7 +91,10 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
         raise ComposerError(f"{data_dir}: too few pieces to hold any out for validation")
     data_info = {"folder": portable_name(data_dir), "pieces": dataset.summary.pieces,
                  # relative names of the training pieces: evaluate leaves them out
-                 "train_names": dataset.train_names[: dataset.summary.train_pieces]}
+                 "train_names": dataset.train_names[: dataset.summary.train_pieces],
+                 # note lengths and polyphony: the defaults of grammar-aware sampling
+                 "note_limits": corpus_limits(
+                     run.encoding, dataset.train[: dataset.summary.train_pieces]).to_dict()}
     with _interrupt_flag() as interrupted:
         stop = should_stop or interrupted
         while not _done(run):

@@ -9,6 +9,7 @@ import numpy as np
 
 from composer.errors import CheckpointError, ComposerError
 from composer.music.encoding import Encoding, encoding_from_config
+from composer.music.limits import NoteLimits, corpus_limits
 from composer.training import checkpoint
 from composer.training.config import TrainConfig
 
@@ -31,6 +32,15 @@ class TrainedModel:
     data: dict = field(default_factory=dict)  # where and how the data was read
     train_tokens: list[np.ndarray] = field(default_factory=list)  # untransposed, for baselines
     start_counts: np.ndarray | None = None  # (V,) how often each token opens a training piece
+
+    @property
+    def note_limits(self) -> NoteLimits:
+        """The training pieces' note lengths and polyphony (saved by train; else measured on
+        the training tokens kept in the model file)."""
+        saved = self.data.get("note_limits")
+        if saved is not None:
+            return NoteLimits.from_dict(saved)
+        return corpus_limits(self.encoding, self.train_tokens)
 
     @property
     def parameter_count(self) -> int:

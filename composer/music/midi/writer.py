@@ -28,11 +28,14 @@ def write_midi(
     time_signature: tuple[int, int] = (4, 4),
     program: int | None = None,
     velocity: int | None = None,
+    by_voice: bool = False,
 ) -> None:
     """Write `notes` as a type-1 MIDI file at `path` (a path, or a binary file object).
 
     Track 0 holds the tempo and time signature; then one track per program, each on its own
     channel (0..15 without the drum channel 9, reused after 15 programs) with a program_change.
+    With `by_voice`, one track per Note.voice instead (in voice order, named "voice 1", ...),
+    with the program of the voice's first note (or `program`).
     Times are rounded to TICKS_PER_BEAT ticks per beat (at least 1 tick long). A pitch never
     overlaps itself in a track: a note is cut where the next one of its pitch starts, and of
     notes with the same start the longest is kept. At equal ticks note_offs come first.
@@ -44,16 +47,27 @@ def write_midi(
     _check_arguments(notes, qpm, time_signature, program, velocity)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor_track(qpm, time_signature))
-    groups: dict[int, list[Note]] = defaultdict(list)  # program -> its notes
-    for note in notes:
-        groups[note.program if program is None else program].append(note)
-    for index, prog in enumerate(sorted(groups)):
-        channel = _CHANNELS[index % len(_CHANNELS)]
-        midi.tracks.append(_note_track(groups[prog], prog, channel, velocity))
+    for index, (name, prog, group) in enumerate(_track_groups(notes, program, by_voice)):
+        track = _note_track(group, prog, _CHANNELS[index % len(_CHANNELS)], velocity)
+        if name is not None:
+            track.insert(0, mido.MetaMessage("track_name", name=name))
+        midi.tracks.append(track)
     if hasattr(path, "write"):
         _save_to_file(midi, path)
     else:
         _save_atomically(midi, os.fspath(path))
+
+
+def _track_groups(notes: list[Note], program: int | None, by_voice: bool):
+    """(track name or None, program, notes) of each note track, in track order."""
+    groups: dict[int, list[Note]] = defaultdict(list)  # program, or voice -> its notes
+    for note in notes:
+        groups[note.voice if by_voice else note.program if program is None else program].append(
+            note)
+    if not by_voice:
+        return [(None, prog, groups[prog]) for prog in sorted(groups)]
+    return [(f"voice {voice + 1}", groups[voice][0].program if program is None else program,
+             groups[voice]) for voice in sorted(groups)]
 
 
 def _check_arguments(notes, qpm, time_signature, program, velocity) -> None:
