@@ -21,8 +21,10 @@ from composer.studio.catalog import Catalog
 from composer.studio.compose import DEFAULT_METRE, Primer, check_supported, compose, cut
 from composer.studio.conditioning import ConditioningError, Metre, parse_metre
 from composer.studio.figures import take_figures
-from composer.studio.request import MAX_SEED, RequestError, parse_take_request
+from composer.studio.request import RequestError, parse_take_request
 from composer.studio.takes import Take, TakeStore
+
+RANDOM_SEEDS = 1_000_000  # a seed drawn for the musician is short enough to note down
 
 
 def server_audio() -> tuple[bool, str]:
@@ -56,7 +58,7 @@ class StudioService:
         check_supported(model, request.model, request)
         primer = self._primer(request.primer)
         seed = request.seed if request.seed is not None else int(
-            np.random.default_rng().integers(MAX_SEED))
+            np.random.default_rng().integers(RANDOM_SEEDS))
         with self._generating:
             started = time.perf_counter()
             music = compose(model, request, primer, np.random.default_rng(seed))

@@ -12,7 +12,7 @@ const COLOURS = {
   back: "#101216", blackRow: "#0c0d11", row: "#171a20", beat: "#1f232c", bar: "#3b4252",
   barText: "#8b93a5", keyWhite: "#d9dde5", keyBlack: "#1d2027", keyText: "#4b5262", keyLine: "#9aa1b1",
   note: "#f2a93b", noteOn: "#ffe2b0", noteEdge: "#7a4f10", primer: "#7f93c4",
-  primerShade: "rgba(127, 147, 196, 0.08)", playhead: "#ff6f61", empty: "#5d6474",
+  primerShade: "rgba(127, 147, 196, 0.10)", playhead: "#ff6f61", empty: "#5d6474",
 };
 
 export const pitchName = (p) => `${NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
@@ -92,9 +92,11 @@ export class PianoRoll {
   drawGrid(ctx, height) {
     const take = this.take;
     const { bar, pulse } = PianoRoll.metre(take.time_signature);
-    if (take.primer_end > 0) {
+    if (take.primer_end > 0) {  // the primer: shaded, and underlined in the ruler
       ctx.fillStyle = COLOURS.primerShade;
       ctx.fillRect(this.x(0), RULER, take.primer_end * this.beatPx, height - RULER);
+      ctx.fillStyle = COLOURS.primer;
+      ctx.fillRect(this.x(0), RULER - 3, take.primer_end * this.beatPx, 3);
     }
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";

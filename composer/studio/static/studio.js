@@ -38,10 +38,16 @@ async function loadModels() {
 }
 
 const currentModel = () => state.models.find((m) => m.id === $("model").value);
+const usable = (model) => !!model && !model.error;
 
 function modelChanged() {
   const model = currentModel();
-  if (!model) { $("model-about").textContent = "No model found: train one with composer train DATA_DIR."; return; }
+  $("generate").disabled = !usable(model);
+  if (!model) {
+    $("model-about").textContent = "No model here: train one with `composer train DATA_DIR` in the folder "
+      + "where you started the studio (it looks in models/).";
+    return;
+  }
   if (model.error) { $("model-about").textContent = model.error; return; }
   const nll = model.valid_nll == null ? "" : ` · validation NLL ${model.valid_nll.toFixed(3)}`;
   $("model-about").textContent = `${model.encoding} encoding · ${(model.parameters / 1000).toFixed(0)}k parameters · `
@@ -88,7 +94,7 @@ async function generate() {
   } catch (error) {
     fail(error);
   } finally {
-    button.disabled = false;
+    button.disabled = !usable(currentModel());
     button.classList.remove("busy");
     button.firstChild.textContent = "Generate ";
   }
@@ -350,6 +356,7 @@ function continueTake() {
 
 function wire() {
   $("controls").addEventListener("submit", (event) => { event.preventDefault(); generate(); });
+  $("controls").addEventListener("input", (event) => event.target.removeAttribute("aria-invalid"));
   $("model").addEventListener("change", modelChanged);
   for (const id of ["temperature", "top-p"]) {
     $(id).addEventListener("input", () => { $(`${id}-value`).textContent = Number($(id).value).toFixed(2); });
