@@ -138,7 +138,7 @@ def test_a_performance_model_fills_the_bars(client):
 
 
 def test_upload_a_primer_and_continue_it(client):
-    notes = [Note(i * 0.5, i * 0.5 + 0.5, 60 + i % 5) for i in range(12)]
+    notes = [Note(i * 0.5, i * 0.5 + 0.5, 60 + i % 5, program=40 + i % 2) for i in range(12)]
     response = client.post("/api/uploads", content=midi_file(notes),
                            headers={"X-File-Name": "my%20tune.mid"})
     assert response.status_code == 201
@@ -151,6 +151,8 @@ def test_upload_a_primer_and_continue_it(client):
     assert continued["primer_end"] == 6.0 and continued["end"] == 9.0
     download = client.get(upload["midi_url"])
     assert download.headers["content-disposition"] == 'attachment; filename="my_tune.mid"'
+    programs = {n.program for n in parse_midi(download.content, "my tune.mid")[0].notes}
+    assert programs == {40, 41}  # an upload keeps its instruments
 
 
 def test_a_long_upload_is_cut_with_a_notice(client):

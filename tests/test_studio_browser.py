@@ -164,3 +164,32 @@ def test_conditioning_controls_are_off_for_models_that_do_not_hear_them(studio_w
     assert driver.find_element(By.ID, "metre").is_enabled()
     note = driver.find_element(By.ID, "conditioning-note").text
     assert note.startswith("Off: melody was trained without key or chords conditioning.")
+
+
+def test_without_any_model_the_page_says_how_to_get_one(browser, tmp_path):
+    service = StudioService(Catalog(tmp_path, shipped=None), audio=False)
+    with start_in_thread(service) as url:
+        browser.get(url)
+        about = browser.find_element(By.ID, "model-about")
+        WebDriverWait(browser, WAIT).until(lambda d: about.text)
+        assert about.text.startswith("No model here: train one with `composer train DATA_DIR`")
+        assert not browser.find_element(By.ID, "generate").is_enabled()
+
+
+def test_upload_a_midi_file_as_the_primer(studio_without_audio, tmp_path):
+    from composer.music.midi import write_midi
+    from composer.music.notes import Note
+
+    driver, service = studio_without_audio
+    tune = tmp_path / "my tune.mid"
+    write_midi(tune, [Note(i / 2, i / 2 + 0.5, 62 + i % 5) for i in range(12)],
+               time_signature=(2, 4))
+    driver.find_element(By.ID, "upload").send_keys(str(tune))
+    wait_for_take(driver, 1)
+    assert driver.find_element(By.ID, "take-title").text == "my tune.mid"
+    assert driver.find_element(By.ID, "primer-status").text.startswith(
+        "Continuing my tune.mid (3 bars of 2/4)")
+    fill(driver, "bars", "1")
+    generate_and_wait(driver, takes_before=1)
+    continued = service.store.get("t2")
+    assert continued.primer_end == 6.0 and continued.end == 8.0 and str(continued.metre) == "2/4"

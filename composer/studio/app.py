@@ -62,63 +62,82 @@ async def read_capped(request: Request, limit: int, what: str) -> bytes:
     return bytes(body)
 
 
-def create_app(service: StudioService, allowed_hosts: set[str]) -> Starlette:
+def _service(request: Request) -> StudioService:
+    return request.app.state.service
+
+
+def _take_of(request: Request):
+    return _service(request).store.get(check_id(request.path_params["take_id"], "take"))
+
+
+async def page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
+
+
+async def models(request: Request) -> Response:
+    answer = await run_in_threadpool(_service(request).models)
+    return JSONResponse({**answer, "limits": STUDIO_LIMITS})
+
+
+async def list_takes(request: Request) -> Response:
+    return JSONResponse({"takes": [t.summary() for t in _service(request).store.all()]})
+
+
+async def make_take(request: Request) -> Response:
+    raw = await read_capped(request, c.STUDIO_MAX_JSON_BYTES, "the request")
+    try:
+        body = json.loads(raw or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RequestError(f"the request is not JSON: {error}") from error
+    service = _service(request)
+    take = await run_in_threadpool(service.make_take, body)
+    return JSONResponse(take.to_json(service.audio), status_code=201)
+
+
+async def upload(request: Request) -> Response:
+    data = await read_capped(request, c.STUDIO_MAX_UPLOAD_BYTES, "the MIDI file")
+    name = unquote(request.headers.get("x-file-name", ""))  # the page percent-encodes it
+    service = _service(request)
+    take = await run_in_threadpool(service.upload, data, name)
+    return JSONResponse(take.to_json(service.audio), status_code=201)
+
+
+async def take(request: Request) -> Response:
+    return JSONResponse(_take_of(request).to_json(_service(request).audio))
+
+
+async def midi(request: Request) -> Response:
+    found = _take_of(request)
+    return Response(found.midi, media_type="audio/midi",
+                    headers=_attachment(f"{_file_stem(found)}.mid"))
+
+
+async def wav(request: Request) -> Response:
+    found = _take_of(request)
+    path = await run_in_threadpool(_service(request).wav, found.id)
+    return FileResponse(path, media_type="audio/wav",
+                        headers=_attachment(f"{_file_stem(found)}.wav"))
+
+
+ROUTES = [
+    Route("/", page),
+    Route("/api/models", models),
+    Route("/api/takes", list_takes, methods=["GET"]),
+    Route("/api/takes", make_take, methods=["POST"]),
+    Route("/api/uploads", upload, methods=["POST"]),
+    Route("/api/takes/{take_id}", take),
+    Route("/api/takes/{take_id}/midi", midi),
+    Route("/api/takes/{take_id}/wav", wav),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+]
+
+
+def create_app(service: StudioService, allowed_hosts: set[str]):
     """The studio as an ASGI app, answering only to `allowed_hosts` (composer.studio.guard)."""
-
-    async def page(request):
-        return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
-
-    async def models(request):
-        answer = await run_in_threadpool(service.models)
-        return JSONResponse({**answer, "limits": STUDIO_LIMITS})
-
-    async def list_takes(request):
-        return JSONResponse({"takes": [t.summary() for t in service.store.all()]})
-
-    async def make_take(request):
-        raw = await read_capped(request, c.STUDIO_MAX_JSON_BYTES, "the request")
-        try:
-            body = json.loads(raw or b"null")
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise RequestError(f"the request is not JSON: {error}") from error
-        take = await run_in_threadpool(service.make_take, body)
-        return JSONResponse(take.to_json(service.audio), status_code=201)
-
-    async def upload(request):
-        data = await read_capped(request, c.STUDIO_MAX_UPLOAD_BYTES, "the MIDI file")
-        name = unquote(request.headers.get("x-file-name", ""))  # the page percent-encodes it
-        take = await run_in_threadpool(service.upload, data, name)
-        return JSONResponse(take.to_json(service.audio), status_code=201)
-
-    async def take(request):
-        found = service.store.get(check_id(request.path_params["take_id"], "take"))
-        return JSONResponse(found.to_json(service.audio))
-
-    async def midi(request):
-        found = service.store.get(check_id(request.path_params["take_id"], "take"))
-        return Response(found.midi, media_type="audio/midi",
-                        headers=_attachment(f"{_file_stem(found)}.mid"))
-
-    async def wav(request):
-        take_id = check_id(request.path_params["take_id"], "take")
-        path = await run_in_threadpool(service.wav, take_id)
-        name = f"{_file_stem(service.store.get(take_id))}.wav"
-        return FileResponse(path, media_type="audio/wav", headers=_attachment(name))
-
-    routes = [
-        Route("/", page),
-        Route("/api/models", models),
-        Route("/api/takes", list_takes, methods=["GET"]),
-        Route("/api/takes", make_take, methods=["POST"]),
-        Route("/api/uploads", upload, methods=["POST"]),
-        Route("/api/takes/{take_id}", take),
-        Route("/api/takes/{take_id}/midi", midi),
-        Route("/api/takes/{take_id}/wav", wav),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ]
     handlers = {RequestError: _request_error, ComposerError: _composer_error,
                 HTTPException: _http_error, Exception: _unexpected_error}
-    app = Starlette(routes=routes, exception_handlers=handlers)
+    app = Starlette(routes=ROUTES, exception_handlers=handlers)
+    app.state.service = service
     return LocalOnly(app, allowed_hosts)
 
 

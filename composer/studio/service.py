@@ -62,17 +62,17 @@ class StudioService:
         with self._generating:
             started = time.perf_counter()
             music = compose(model, request, primer, np.random.default_rng(seed))
-            drawn = time.perf_counter()
+            milliseconds = round(1000 * (time.perf_counter() - started), 1)
+        return self.store.add(self._generated_take(request, music, seed, milliseconds))
+
+    def _generated_take(self, request, music, seed: int, milliseconds: float) -> Take:
+        take_id = self.store.new_id()
         settings = {**request.settings(), "seed": seed, "metre": str(music.metre),
                     "qpm": music.qpm}
-        take_id = self.store.new_id()
-        take = Take(take_id, f"Take {take_id[1:]}", "generated", music.notes, music.metre,
-                    music.qpm, music.end, music.primer_end, request.program, settings,
-                    take_figures(music.notes, music.metre, music.end, request.key,
-                                 request.chords),
-                    {"generate_ms": round(1000 * (drawn - started), 1),
-                     "tokens": music.tokens})
-        return self.store.add(take)
+        figures = take_figures(music.notes, music.metre, music.end, request.key, request.chords)
+        return Take(take_id, f"Take {take_id[1:]}", "generated", music.notes, music.metre,
+                    music.qpm, music.end, music.primer_end, request.program, settings, figures,
+                    {"generate_ms": milliseconds, "tokens": music.tokens})
 
     def _primer(self, take_id: str | None) -> Primer | None:
         if take_id is None:
@@ -92,7 +92,7 @@ class StudioService:
         metre = _metre_of(piece.time_signature)
         end = max((n.end for n in notes), default=0.0)
         take = Take(self.store.new_id(), name, "upload", notes, metre, round(piece.qpm, 2),
-                    end, figures=take_figures(notes, metre, end), notice=notice)
+                    end, program=None, figures=take_figures(notes, metre, end), notice=notice)
         return self.store.add(take)
 
     def wav(self, take_id: str) -> Path:

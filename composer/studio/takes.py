@@ -34,7 +34,7 @@ class Take:
     qpm: float
     end: float  # beats: the take's length, whole bars for generated takes
     primer_end: float = 0.0  # beats: where the primer's notes end (0: no primer)
-    program: int = 0  # General MIDI program the notes are written and rendered with
+    program: int | None = 0  # General MIDI program of every note; None: the notes' own
     settings: dict = field(default_factory=dict)  # the request that made it (generated takes)
     figures: dict = field(default_factory=dict)  # composer.studio.figures.take_figures
     timing: dict = field(default_factory=dict)  # milliseconds spent making it

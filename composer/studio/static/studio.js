@@ -137,6 +137,10 @@ function fail(error) {
 
 function setPrimer(take) {
   state.primer = take ? take.id : null;
+  if (take) {  // the primer's metre and tempo carry on unless the musician changes them
+    $("metre").value = take.metre;
+    $("qpm").value = Math.round(take.qpm);
+  }
   $("primer-status").textContent = take
     ? `Continuing ${take.title} (${take.figures.bars} bars of ${take.metre}): the next take starts with it.`
     : "None: each take starts afresh.";
