@@ -196,3 +196,12 @@ def test_figures_use_the_key_asked_for_else_the_estimate():
     assert asked["chord_tone_share"] is None and asked["lowest"] == "D4"
     estimated = take_figures(notes, Metre(4, 4), 12.0)
     assert estimated["key_source"] == "estimated" and estimated["key"] is not None
+
+
+def test_a_take_by_length_is_whole_bars_and_capped(models):
+    request = parse_take_request(body(length=30, metre="3/4", seed=1))
+    music = compose(models["melody"], request, None, np.random.default_rng(1))
+    assert music.tokens == 31 and music.end % 3 == 0 and music.end >= 3
+    long = parse_take_request(body(length=8192, seed=1))
+    music = compose(models["melody"], long, None, np.random.default_rng(1))
+    assert music.end == 512 and all(n.end <= 512 for n in music.notes)

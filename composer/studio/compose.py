@@ -75,8 +75,9 @@ def compose(trained, request: TakeRequest, primer: Primer | None,
                            f"most {STUDIO_MAX_TAKE_BEATS}", "bars")
     ids = draw_tokens(trained, request, primer_ids, end, rng)
     notes = trained.encoding.decode(ids)
-    if end is None:
+    if end is None:  # whole bars, but no longer than a take may be
         end = max(math.ceil(_end_of(notes) / metre.bar_beats - 1e-9), 1) * metre.bar_beats
+        end = min(end, STUDIO_MAX_TAKE_BEATS)
     return Composition(cut(notes, end), primer_end, end, metre, qpm, len(ids))
 
 

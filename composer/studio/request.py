@@ -4,7 +4,8 @@ POST /api/takes sends an object with these fields (all optional but `model`):
 
     model        a model id from GET /api/models (never a path)
     bars         bars of new music, 1..STUDIO_MAX_BARS (default 16); or
-    length       tokens to draw instead, as `composer sample --length` (not both)
+    length       tokens to draw instead, as `composer sample --length` (not both); the
+                 take is cut at STUDIO_MAX_TAKE_BEATS
     metre        "6/8"; "" or null: the primer's, else 4/4
     key          "D major", "A dorian"; "" or null: none (only for models that hear keys)
     chords       "Am F C G", one chord a bar, repeated; "" or null: none (same)
