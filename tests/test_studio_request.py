@@ -205,3 +205,20 @@ def test_a_take_by_length_is_whole_bars_and_capped(models):
     long = parse_take_request(body(length=8192, seed=1))
     music = compose(models["melody"], long, None, np.random.default_rng(1))
     assert music.end == 512 and all(n.end <= 512 for n in music.notes)
+
+
+def test_tokens_per_beat_from_the_training_pieces(models):
+    from composer.studio.compose import tokens_per_beat
+
+    assert tokens_per_beat(models["melody"]) == 4.0  # one token per sixteenth step
+    assert tokens_per_beat(models["performance"]) > 1.0  # events: shifts, ons and offs
+
+
+def test_the_shipped_model_is_found_through_trained(monkeypatch, studio_models):
+    from composer.studio import catalog
+
+    monkeypatch.setattr(catalog.trained, "shipped_model_path", lambda: None, raising=False)
+    assert catalog.shipped_model_file() is None
+    monkeypatch.setattr(catalog.trained, "shipped_model_path",
+                        lambda: studio_models / "melody", raising=False)
+    assert catalog.shipped_model_file() == studio_models / "melody" / "model.npz"

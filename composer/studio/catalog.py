@@ -32,15 +32,17 @@ class ModelEntry:
 def shipped_model_file() -> Path | None:
     """The model.npz shipped with composer, if any.
 
-    Issue 11 section 4 (the lead) may add trained.shipped_model_path(); until then the
-    shipped model is trained.SHIPPED_MODEL.
+    Uses trained.shipped_model_path() (issue 11 section 4, on main: a folder or None);
+    on a branch without it, trained.SHIPPED_MODEL. Once merged, only the first is needed.
     """
     finder = getattr(trained, "shipped_model_path", None)
     try:
-        folder = Path(finder()) if finder else trained.SHIPPED_MODEL
+        folder = finder() if finder else getattr(trained, "SHIPPED_MODEL", None)
     except ComposerError:
         return None
-    file = folder / checkpoint.MODEL_FILE if folder.suffix != ".npz" else folder
+    if folder is None:
+        return None
+    file = Path(folder) / checkpoint.MODEL_FILE
     return file if file.is_file() else None
 
 

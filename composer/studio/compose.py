@@ -24,7 +24,8 @@ from composer.studio.conditioning import Metre, supported_conditioning
 from composer.studio.request import RequestError, TakeRequest
 
 DEFAULT_METRE = Metre(4, 4)
-CHUNK_BARS = 4  # encodings whose tokens are not grid steps draw this much at a time
+RATE_PIECES = 20  # training pieces that tell how many tokens a beat takes
+DRAW_MARGIN = 1.25  # draw this much more than the training pieces needed for the beats
 
 
 @dataclass
@@ -85,7 +86,7 @@ def draw_tokens(trained, request: TakeRequest, primer_ids, end, rng) -> np.ndarr
     """Token ids (P + new,): the primer's, then new ones until the music reaches `end` beats.
 
     Without `end`, exactly request.length new tokens. A melody token is one grid step, so
-    the count is exact; other encodings draw in chunks (`_draw_until`). Issue 9 hooks in
+    the count is exact; other encodings draw in rounds (`_draw_until`). Issue 9 hooks in
     here: features for request.metre, request.key and request.chords, and a scale-lock
     mask, go to `generate`.
     """
@@ -99,13 +100,30 @@ def draw_tokens(trained, request: TakeRequest, primer_ids, end, rng) -> np.ndarr
 
 
 def _draw_until(trained, ids, end: float, settings: dict) -> np.ndarray:
-    """Draw CHUNK_BARS of 4/4 at a time until the notes reach `end` or STUDIO_MAX_TOKENS."""
-    chunk = CHUNK_BARS * 4 * trained.config.steps_per_quarter
+    """Draw until the notes reach `end` beats (or STUDIO_MAX_TOKENS tokens).
+
+    Each round draws what the missing beats took in the training pieces, plus a margin,
+    so one round is nearly always enough (a round's end releases the sounding notes when
+    the sampler follows a grammar, so fewer rounds also sound better).
+    """
+    per_beat = tokens_per_beat(trained)
     while True:
+        covered = _covered_beats(trained, ids)
+        wanted = math.ceil((end - covered) * per_beat * DRAW_MARGIN)
         budget = STUDIO_MAX_TOKENS - (0 if ids is None else len(ids))
-        ids = generate(trained, max(min(chunk, budget), 1), primer=ids, **settings)[0]
+        ids = generate(trained, max(min(wanted, budget), 1), primer=ids, **settings)[0]
         if _covered_beats(trained, ids) >= end or len(ids) >= STUDIO_MAX_TOKENS:
             return ids
+
+
+def tokens_per_beat(trained) -> float:
+    """Tokens per beat in the model's first training pieces (one grid step per token if
+    the model kept none)."""
+    pieces = trained.train_tokens[:RATE_PIECES]
+    beats = sum(_end_of(trained.encoding.decode(ids)) for ids in pieces)
+    if not beats:
+        return float(trained.config.steps_per_quarter)
+    return sum(len(ids) for ids in pieces) / beats
 
 
 def _covered_beats(trained, ids) -> float:
