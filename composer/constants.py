@@ -23,3 +23,14 @@ DEFAULT_QPM = 120.0  # tempo of generated MIDI, quarter notes per minute
 DEFAULT_VELOCITY = 80  # velocity of generated notes when the encoding has none
 DEFAULT_PROGRAM = 0  # General MIDI program of generated notes (0 = piano)
 TICKS_PER_BEAT = 480  # resolution of the MIDI files composer writes
+
+# --- Studio (the local web page, composer.studio) ---------------------------
+STUDIO_HOST = "127.0.0.1"  # the studio listens on the loopback interface unless told otherwise
+STUDIO_PORT = 8765  # TCP port of `composer studio`
+STUDIO_MAX_BARS = 64  # most bars one take may add
+STUDIO_MAX_TAKE_BEATS = 512  # a take (primer + new music) is at most this many quarter notes
+STUDIO_MAX_PRIMER_BEATS = 256  # an uploaded primer longer than this is cut to its opening
+STUDIO_MAX_TOKENS = 8192  # most tokens drawn for one take (performance models draw in chunks)
+STUDIO_MAX_TAKES = 50  # takes kept by a running studio; the oldest is dropped first
+STUDIO_MAX_UPLOAD_BYTES = 1024 * 1024  # largest primer MIDI file accepted (a tune is ~2 KB)
+STUDIO_MAX_JSON_BYTES = 64 * 1024  # largest JSON request body accepted

@@ -17,3 +17,17 @@ def private_cache(tmp_path_factory):
 def tiny_corpus(tmp_path_factory):
     """40 short synthetic tunes with a learnable structure (tests/tunes.py)."""
     return write_corpus(tmp_path_factory.mktemp("tunes"), count=40, seed=0)
+
+
+@pytest.fixture(scope="session")
+def studio_models(tiny_corpus, tmp_path_factory):
+    """A models folder for the studio tests: two tiny runs, "melody" and "performance"."""
+    from composer.training.config import TrainConfig
+    from composer.training.train import new_run, train
+
+    root = tmp_path_factory.mktemp("studio-models")
+    for encoding in ("performance", "melody"):  # melody last: the newest, so the default
+        config = TrainConfig(encoding=encoding, hidden_size=16, seq_len=16, batch_size=4,
+                             epochs=1, max_steps=8, transpose=0, val_fraction=0.2)
+        train(tiny_corpus, root / encoding, new_run(config), quiet=True, echo=lambda m: None)
+    return root

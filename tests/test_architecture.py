@@ -11,8 +11,9 @@ ones), so a rule cannot be dodged by importing late. The rules:
    the listening tools or the command line.
 4. Only `composer.cli` imports click.
 5. Only `composer.music.midi` imports mido.
-6. No module outside `composer.cli` imports `composer.cli`.
-7. No module is longer than MAX_MODULE_LINES.
+6. No module outside `composer.cli` imports `composer.cli` (so `composer.studio` never does).
+7. Only `composer.studio` imports the web framework and server (WEB_PACKAGES).
+8. No module is longer than MAX_MODULE_LINES.
 
 The checker is tested on made-up modules too, so a rule that never fires is caught.
 """
@@ -30,6 +31,7 @@ MAX_MODULE_LINES = 420  # "small modules with one role each": split a module bef
 
 NOT_FROM_MUSIC = ("nn", "data", "training", "generation", "evaluation", "listen", "cli")
 NOT_FROM_DATA = ("nn", "training", "generation", "evaluation", "listen", "cli")
+WEB_PACKAGES = ("starlette", "uvicorn", "multipart", "httpx", "httpx2", "selenium")
 
 
 def module_name(path: Path) -> str:
@@ -102,6 +104,8 @@ def broken_rule(module: str, name: str) -> str | None:
         return "only composer.music.midi imports mido"
     if within(name, "composer.cli") and not within(module, "composer.cli"):
         return "library code never imports the CLI"
+    if top in WEB_PACKAGES and not within(module, "composer.studio"):
+        return "only composer.studio imports the web framework and server"
     return None
 
 
@@ -113,7 +117,7 @@ def test_composer_keeps_its_rules():
 def test_every_subpackage_is_seen():
     names = set(source_tree())
     for package in ("music", "music.midi", "nn", "data", "training", "generation",
-                    "evaluation", "listen", "cli"):
+                    "evaluation", "listen", "cli", "studio"):
         assert f"composer.{package}" in names
     assert "composer.nn.rnn" in names  # the course API lives at composer.nn.rnn
 
@@ -131,6 +135,9 @@ def test_every_subpackage_is_seen():
         ("composer.training.train", "import click\n", "only composer.cli imports click"),
         ("composer.music.stats", "import mido\n", "only composer.music.midi imports mido"),
         ("composer.generation.sampling", "from composer.cli import main\n", "imports the CLI"),
+        ("composer.studio.app", "from composer.cli.common import warn\n", "imports the CLI"),
+        ("composer.cli.studio", "import uvicorn\n", "only composer.studio imports the web"),
+        ("composer.listen.render", "def f():\n    from starlette import x\n", "only composer"),
     ],
 )
 def test_each_rule_catches_a_violation(module, source, rule):
@@ -144,6 +151,7 @@ def test_allowed_imports_pass():
         "composer.music.midi.writer": "import mido\nfrom composer.music.notes import Note\n",
         "composer.cli.train": "import click\nfrom composer.training import train\n",
         "composer.data.corpus": "from composer.music.midi import read_midi\n",
+        "composer.studio.server": "import uvicorn\nfrom composer.studio.app import create_app\n",
     }
     assert violations(allowed) == []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from composer import __version__
-from composer.cli import media, models, sample, train
+from composer.cli import media, models, sample, studio, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,8 +17,10 @@ def main():
     composer train data/          train a model on a folder of MIDI files
     composer sample --length 200  write new music from the newest model
     composer evaluate MODEL DATA  compare a model with an n-gram baseline
+    composer studio               compose, see and hear in a local web page
     """
 
 
-for _command in (train.train, sample.sample, models.evaluate, models.info, *media.COMMANDS):
+for _command in (train.train, sample.sample, models.evaluate, models.info, *media.COMMANDS,
+                 studio.studio):
     main.add_command(_command)
