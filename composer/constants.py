@@ -17,6 +17,7 @@ VELOCITY_BINS = 8  # VELOCITY tokens split 1..127 into this many equal bins
 MAX_FILE_BYTES = 8 * 1024 * 1024  # MIDI files larger than this are refused
 MAX_PIECE_BEATS = 4096  # a piece is cut at this many beats (1,024 bars of 4/4)
 MAX_NOTES = 200_000  # a file with more notes than this is refused
+MAX_MARKS = 4096  # time signatures, key signatures and chord symbols read per file (each)
 
 # --- Output ---------------------------------------------------------------
 DEFAULT_QPM = 120.0  # tempo of generated MIDI, quarter notes per minute
