@@ -1,8 +1,7 @@
 """Measure composer's music-side estimators and statistics on the bundled corpus.
 
     python tools/measure_corpus.py keys        # key and mode against the ABC sources
-    python tools/measure_corpus.py halves      # onset positions: one half against the other
-    python tools/measure_corpus.py chords      # chord-tone share with inferred chords
+    python tools/measure_corpus.py chords      # what the chord inference chooses
 
 keys: tools/corpus_truth.jsonl (from tools/corpus_truth.py, music21) has each tune's ABC K:
 field; the figure is the share of tunes whose key (tonic and mode) composer names from the
@@ -22,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from composer.errors import MusicError  # noqa: E402
+from composer.music.harmony import infer_chords  # noqa: E402
 from composer.music.keys import Key, parse_key, piece_keys  # noqa: E402
+from composer.music.meter import meter_map  # noqa: E402
 from composer.music.midi import read_midi  # noqa: E402
 
 
@@ -58,14 +59,36 @@ def measure_keys(data: Path, truth: Path) -> None:
           f" ({modes}); the signature's major key: {signature / len(rows):.1%}")
 
 
+def inferred(data: Path):
+    """(piece, meter map, key, inferred chord spans) of every tune of data/."""
+    for path in sorted(data.glob("*/*.mid")):
+        piece = read_midi(path)[0]
+        meter, key = meter_map(piece), piece_keys(piece)[0][1]
+        yield piece, meter, key, infer_chords(piece.notes, meter, key)
+
+
+def measure_chords(data: Path) -> None:
+    spans = in_key = sevenths = 0
+    for _, _, key, found in inferred(data):
+        allowed = set(key.pitch_classes) | ({(key.tonic + 11) % 12} if key.mode == "minor"
+                                            else set())
+        spans += len(found)
+        in_key += sum(chord.pitch_classes <= allowed for _, chord in found)
+        sevenths += sum(chord.quality == "dominant7" for _, chord in found)
+    print(f"{spans} inferred chord spans: {in_key / spans:.1%} in the key "
+          f"(minor keys: with the raised 7th), {sevenths / spans:.1%} dominant 7th chords")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["keys"])
+    parser.add_argument("what", choices=["keys", "chords"])
     parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--truth", type=Path, default=ROOT / "tools" / "corpus_truth.jsonl")
     args = parser.parse_args(argv)
     if args.what == "keys":
         measure_keys(args.data, args.truth)
+    elif args.what == "chords":
+        measure_chords(args.data)
     return 0
 
 

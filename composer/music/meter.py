@@ -16,6 +16,8 @@ steps_per_quarter of them per beat):
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -102,6 +104,15 @@ class MeterMap:
     @property
     def first(self) -> tuple[int, int]:
         return self.changes[0].numerator, self.changes[0].denominator
+
+    @functools.cached_property
+    def _change_beats(self) -> list[float]:
+        return [c.beat for c in self.changes]
+
+    def meter_at(self, beat: float) -> tuple[int, int]:
+        """The time signature sounding at `beat` (the first one before beat 0)."""
+        index = max(0, bisect.bisect_right(self._change_beats, beat + 1e-9) - 1)
+        return self.changes[index].numerator, self.changes[index].denominator
 
     def grid(self, steps_per_quarter: int):
         """Per time signature (K,) int64 arrays: start step, anchor step (a bar line at or
