@@ -134,6 +134,18 @@ class MeterMap:
         position = (steps - anchors[segment]) % bars[segment]
         return position, bars[segment], beats[segment], segment
 
+    def bar_numbers(self, steps: np.ndarray, steps_per_quarter: int) -> np.ndarray:
+        """(T,) int64 number of the bar each step is in: 0 from the first downbeat, -1 for the
+        pickup; a bar cut short by a change of time signature counts as one."""
+        steps = np.asarray(steps, dtype=np.int64)
+        starts, anchors, bars, _ = self.grid(steps_per_quarter)
+        downbeats = anchors + np.where(np.arange(len(starts)) == 0, bars, 0)  # first bar lines
+        firsts = np.zeros(len(starts), dtype=np.int64)  # number of each segment's first bar
+        for k in range(1, len(starts)):
+            firsts[k] = firsts[k - 1] + -(-(starts[k] - downbeats[k - 1]) // bars[k - 1])
+        segment = np.maximum(np.searchsorted(starts, steps, side="right") - 1, 0)
+        return firsts[segment] + (steps - downbeats[segment]) // bars[segment]
+
     def downbeats(self, end_beat: float) -> np.ndarray:
         """Beats of the bar lines in 0..end_beat (inclusive), float64, sorted."""
         lines = []
