@@ -24,3 +24,5 @@ DEFAULT_QPM = 120.0  # tempo of generated MIDI, quarter notes per minute
 DEFAULT_VELOCITY = 80  # velocity of generated notes when the encoding has none
 DEFAULT_PROGRAM = 0  # General MIDI program of generated notes (0 = piano)
 TICKS_PER_BEAT = 480  # resolution of the MIDI files composer writes
+CHORD_PROGRAM = 0  # General MIDI program of the chord track composer writes (0 = piano)
+CHORD_VELOCITY = 56  # MIDI velocity of its block chords: under a melody at DEFAULT_VELOCITY

@@ -6,12 +6,15 @@ Files are written as commented hex bytes, as in test_midi_io.
 
 import json
 
+import mido
 import pytest
 from test_midi_io import ONE_NOTE, mtrk, smf
 
-from composer.errors import MidiError
+from composer.constants import CHORD_PROGRAM, CHORD_VELOCITY
+from composer.errors import MidiError, MusicError
+from composer.music.keys import key_signature, parse_key, piece_keys
 from composer.music.midi import marks as midi_marks
-from composer.music.midi import parse_midi
+from composer.music.midi import parse_midi, read_midi, write_midi
 from composer.music.notes import (
     ChordSymbol,
     KeySignature,
@@ -176,3 +179,71 @@ def test_transposing_a_piece_moves_its_key_signatures_and_chords():
     assert moved.key_signatures == [KeySignature(0.0, -1, False), KeySignature(6.0, 6, True)]
     assert [c.symbol for c in moved.chords] == ["F", "C7", "N.C."]
     assert moved.time_signatures == FULL.time_signatures
+
+
+# --- Writing them: round trips ---------------------------------------------------------
+
+SONG = [Note(float(k), k + 1.0, 60 + k % 7, program=40) for k in range(16)]
+METERS = [TimeSignature(0.0, 6, 8), TimeSignature(12.0, 2, 4)]
+KEYS = [KeySignature(0.0, 2, False), KeySignature(12.0, -3, True)]
+CHORDS = [ChordSymbol(0.0, "D"), ChordSymbol(3.0, "A7"), ChordSymbol(6.0, "Bm"),
+          ChordSymbol(9.0, "N.C."), ChordSymbol(12.0, "Cm"), ChordSymbol(14.0, "G7/B")]
+
+
+def written(tmp_path, **marks) -> Piece:
+    path = tmp_path / "song.mid"
+    write_midi(path, SONG, qpm=100, **marks)
+    return read_midi(path)[0]
+
+
+def test_metre_keys_and_chords_round_trip(tmp_path):
+    piece = written(tmp_path, time_signatures=METERS, key_signatures=KEYS, chords=CHORDS)
+    assert piece.time_signatures == METERS and piece.time_signature == (6, 8)
+    assert piece.key_signatures == KEYS
+    assert piece.chords == CHORDS
+    assert piece.notes == SONG  # the chord track's notes are not the piece's
+
+
+def test_the_chord_track_alone_gives_the_chords_back(tmp_path):
+    write_midi(tmp_path / "song.mid", SONG, chords=CHORDS)
+    midi = mido.MidiFile(tmp_path / "song.mid")
+    for track in midi.tracks:  # blank the markers (keeping their times): only blocks remain
+        track[:] = [mido.MetaMessage("text", text="", time=m.time) if m.type == "marker" else m
+                    for m in track]
+    midi.save(tmp_path / "blocks.mid")
+    piece = read_midi(tmp_path / "blocks.mid")[0]
+    assert piece.chords == CHORDS + [ChordSymbol(16.0, "N.C.")]  # silent after the notes
+
+
+def test_the_chord_track_is_named_and_has_a_channel_of_its_own(tmp_path):
+    write_midi(tmp_path / "song.mid", SONG, chords=CHORDS)
+    conductor, melody, chords = mido.MidiFile(tmp_path / "song.mid").tracks
+    assert [m.text for m in conductor if m.type == "marker"] == [c.symbol for c in CHORDS]
+    assert chords.name == "Chords"
+    on = [m for m in chords if m.type == "note_on"]
+    assert {m.channel for m in on} == {1} and {m.channel for m in melody if m.type == "note_on"} \
+        == {0}
+    assert {m.velocity for m in on} == {CHORD_VELOCITY}
+    assert [m.program for m in chords if m.type == "program_change"] == [CHORD_PROGRAM]
+    first = sorted(m.note for m in on[:4])
+    assert first == [38, 50, 54, 57]  # D: D2 under D3 F#3 A3
+
+
+def test_a_key_with_a_mode_is_written_as_its_signature(tmp_path):
+    piece = written(tmp_path, key_signatures=[key_signature(parse_key("A dorian"))])
+    assert piece.key_signatures == [KeySignature(0.0, 1, False)]
+    assert piece_keys(piece)[0][1].sharps == 1
+
+
+@pytest.mark.parametrize(("marks", "error", "problem"), [
+    ({"key_signatures": [KeySignature(0.0, 8, False)]}, ValueError,
+     "key signature sharps must be in -7..7"),
+    ({"chords": [ChordSymbol(0.0, "H7")]}, MusicError, "bad chord symbol 'H7'"),
+    ({"time_signatures": [TimeSignature(0.0, 3, 3)]}, ValueError, "denominator must be one of"),
+    ({"chords": [ChordSymbol(-1.0, "C")]}, ValueError, "a chord needs a finite beat >= 0"),
+    ({"time_signatures": [TimeSignature(0.0, 0, 4)]}, ValueError, "numerator must be in 1..255"),
+])
+def test_bad_marks_are_refused_before_writing(tmp_path, marks, error, problem):
+    with pytest.raises(error, match=problem):
+        write_midi(tmp_path / "song.mid", SONG, **marks)
+    assert list(tmp_path.iterdir()) == []

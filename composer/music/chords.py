@@ -94,12 +94,16 @@ class Chord:
         return text if self.bass is None else f"{text}/{ROOT_NAMES[self.bass]}"
 
     @property
-    def pitch_classes(self) -> frozenset[int]:
-        """The chord tones (and the slash bass); empty for no chord."""
+    def tones(self) -> frozenset[int]:
+        """The pitch classes of its quality on its root; empty for no chord."""
         if self.root is None:
             return frozenset()
-        tones = {(self.root + step) % 12 for step in QUALITIES[self.quality][0]}
-        return frozenset(tones if self.bass is None else tones | {self.bass})
+        return frozenset((self.root + step) % 12 for step in QUALITIES[self.quality][0])
+
+    @property
+    def pitch_classes(self) -> frozenset[int]:
+        """The chord tones and the slash bass; empty for no chord."""
+        return self.tones if self.bass is None else self.tones | {self.bass}
 
     def transpose(self, semitones: int) -> Chord:
         """The chord moved by `semitones` (no chord stays no chord)."""

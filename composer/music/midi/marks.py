@@ -32,6 +32,7 @@ from composer.music.midi.smf import KEY_SIGNATURE, MARKER, TEXT, TIME_SIGNATURE,
 from composer.music.notes import ChordSymbol, KeySignature, TimeSignature
 
 CHORD_TRACK_NAMES = ("chords", "chord", "chord track", "chord symbols")  # compared in lower case
+WRITTEN_CHORD_TRACK = "Chords"  # the name of the chord track composer writes
 CHORD_TEXT_SHARE = 0.75  # share of a track's texts (or markers) that must read as chords
 
 
