@@ -50,7 +50,8 @@ def test_commands_are_exported_and_registered():
     [
         ("render", ["Render MIDI_FILE to audio (WAV)", "--soundfont", "--gain", "--overwrite"]),
         ("plot", ["piano roll", "--output", "numpy-lstm-composer[plot]"]),
-        ("stats", ["Musical statistics", "--against DATA_DIR", "--json"]),
+        ("stats", ["Musical statistics", "--against DATA_DIR", "--json", "--meter N/D",
+                   "--chords CHORDS", "--estimate-phase"]),
     ],
 )
 def test_help(name, words):
@@ -103,10 +104,36 @@ def test_stats_against_a_corpus(scale, tmp_path):
     lines = result.output.splitlines()
     assert lines[0].split() == [str(scale), str(corpus)]
     assert lines[1].split() == ["pieces", "1", "2"]
-    assert lines[-3] == "distance to reference (JS, bits)"
+    assert "distance to reference (JS, bits)" in lines
+    assert lines[lines.index("onset positions, distance (JS, bits)") + 1].split() == \
+        ["4/4", "0.0000"]  # the same quarter notes on every beat
     as_json = json.loads(run("stats", scale, "--against", corpus, "--json").output)
     assert as_json["reference"]["summary"]["pieces"] == 2
     assert 0 < as_json["distance"]["pitch_class_js"] < 1
+
+
+def test_stats_read_against_a_metre_and_a_progression(scale):
+    result = run("stats", scale, "--meter", "3/4", "--chords", "C G", "--json")
+    assert result.exit_code == 0, result.output
+    structure = json.loads(result.output)["structure"]
+    assert list(structure["onsets"]) == ["3/4"]
+    assert structure["chord_sources"] == {"given": 1}
+    # bars C D E | F G A | B C over C | G | C: chord tones C E, G, C: 4 of 8 beats
+    assert structure["on_beat_notes"] == 8 and structure["chord_tone_share"] == 0.5
+    text = run("stats", scale, "--meter", "3/4", "--estimate-phase").output
+    assert next(line for line in text.splitlines() if line.startswith("bars ")).split() == \
+        ["bars", "3/4,", "estimated"]
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--meter", "7/0", "Error: bad metre '7/0': the denominator must be one of"),
+    ("--chords", "Am H7", "Error: bad chord symbol 'H7': it must start with a root A-G"),
+    ("--chords", "Am:0", "Error: bad chord duration 'Am:0'"),
+])
+def test_stats_refuses_bad_metres_and_progressions(scale, option, value, message):
+    result = run("stats", scale, option, value)
+    assert result.exit_code == 1
+    assert result.output.startswith(message) and result.output.count("\n") == 1
 
 
 def test_stats_of_a_folder_warns_about_bad_files(scale, tmp_path):

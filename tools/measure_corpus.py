@@ -2,11 +2,17 @@
 
     python tools/measure_corpus.py keys        # key and mode against the ABC sources
     python tools/measure_corpus.py chords      # what the chord inference chooses
+    python tools/measure_corpus.py halves      # structure statistics, one half against the other
 
 keys: tools/corpus_truth.jsonl (from tools/corpus_truth.py, music21) has each tune's ABC K:
 field; the figure is the share of tunes whose key (tonic and mode) composer names from the
 MIDI key signature and the notes (composer.music.keys.piece_keys), next to the share the
 signature's own major key gets right.
+
+halves: the tunes of data/ split in two (alternate files in sorted order); the
+Jensen-Shannon distance (bits) of their melody onset positions per metre, bars estimated
+(composer.music.structure, as `composer stats --against` reads a corpus) and as written; and
+the structure figures of the whole corpus (chord-tone share with inferred chords etc.).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from composer.music.harmony import infer_chords  # noqa: E402
 from composer.music.keys import Key, parse_key, piece_keys  # noqa: E402
 from composer.music.meter import meter_map  # noqa: E402
 from composer.music.midi import read_midi  # noqa: E402
+from composer.music.structure import onset_distances, structure, structure_summary  # noqa: E402
 
 
 def truth_rows(truth: Path) -> list[dict]:
@@ -79,9 +86,27 @@ def measure_chords(data: Path) -> None:
           f"(minor keys: with the raised 7th), {sevenths / spans:.1%} dominant 7th chords")
 
 
+def measure_halves(data: Path) -> None:
+    pieces = [read_midi(path)[0] for path in sorted(data.glob("*/*.mid"))]
+    halves = (pieces[0::2], pieces[1::2])
+    for estimate in (True, False):
+        first, second = (structure(half, estimate=estimate) for half in halves)
+        distances = onset_distances(first, second)
+        shown = ", ".join(f"{m} {d:.4f}" for m, d in distances.items())
+        notes = ", ".join(f"{m} {int(first.onsets[m].sum())}+{int(second.onsets[m].sum())}"
+                          for m in distances)
+        print(f"onset positions, half against half, bars {'estimated' if estimate else 'written'}"
+              f": {shown} (notes: {notes})")
+    whole = structure_summary(structure(pieces, estimate=True))
+    print(f"whole corpus, bars estimated: on-beat notes on chord tones (inferred chords) "
+          f"{whole['chord_tone_share']:.1%} of {whole['on_beat_notes']}; notes in key "
+          f"{whole['in_key_share']:.1%}; bars repeating an earlier bar "
+          f"{whole['repeated_bar_share']:.1%} of {whole['bars']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["keys", "chords"])
+    parser.add_argument("what", choices=["keys", "chords", "halves"])
     parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--truth", type=Path, default=ROOT / "tools" / "corpus_truth.jsonl")
     args = parser.parse_args(argv)
@@ -89,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         measure_keys(args.data, args.truth)
     elif args.what == "chords":
         measure_chords(args.data)
+    else:
+        measure_halves(args.data)
     return 0
 
 

@@ -25,6 +25,9 @@ from composer.listen.render import (
     wav_info,
 )
 from composer.music import stats as st
+from composer.music import structure as sx
+from composer.music.chords import parse_progression
+from composer.music.meter import parse_meter
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -147,32 +150,54 @@ def _column_names(path: Path, reference: Path) -> tuple[str, str]:
     help="reference corpus (a folder of MIDI files) to print side by side, with distances",
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+@click.option("--meter", metavar="N/D",
+              help="read PATH's pieces in this metre, bar lines from time 0, e.g. 6/8")
+@click.option("--chords", "progression", metavar="CHORDS",
+              help='judge PATH\'s on-beat notes against this progression, one chord a bar '
+                   'unless durations are given: "Am F C G", "Am:2 F C:0.5 G:0.5"')
+@click.option("--estimate-phase", is_flag=True,
+              help="estimate where PATH's bars start (pickups) instead of reading them as "
+                   "written; a reference's are always estimated")
 @reports_errors
-def stats(path, reference, as_json):
+def stats(path, reference, as_json, meter, progression, estimate_phase):
     """Musical statistics of a MIDI file or a folder of them.
 
     Note density, pitch range, pitch-class and interval histograms, share of
     notes in the estimated key, excessive repeats and resolved leaps of the
-    top line. `composer.music.stats` documents every definition.
+    top line; then where melody notes start in the bar (per metre), on-beat
+    notes on chord tones, notes in key and repeated bars.
+    `composer.music.stats` and `composer.music.structure` document every definition.
     """
+    settings = {"meter": parse_meter(meter) if meter else None, "chords": progression,
+                "estimate": estimate_phase}
+    if progression is not None:
+        parse_progression(progression)  # a bad progression stops before any work
     _require(path, "file or folder")
     if reference is not None:
         _require(reference, "file or folder")
-    ours = st.tally(_load(path))
-    report = {"path": str(path), "summary": st.summary(ours)}
-    columns = {str(path): report["summary"]}
-    distance = None
+    pieces = _load(path)
+    ours, form = st.tally(pieces), sx.structure(pieces, **settings)
+    report = {"path": str(path), "summary": st.summary(ours),
+              "structure": sx.structure_summary(form)}
+    columns, forms = {str(path): report["summary"]}, {str(path): report["structure"]}
+    bars = {str(path): f"{meter or 'own'}, {'estimated' if estimate_phase else 'written'}"}
+    distance = onsets = None
     if reference is not None:
-        theirs = st.tally(_load(reference))
-        distance = st.distances(ours, theirs)
-        report["reference"] = {"path": str(reference), "summary": st.summary(theirs)}
-        report["distance"] = distance
+        corpus = _load(reference)
+        theirs, their_form = st.tally(corpus), sx.structure(corpus, estimate=True)
+        distance, onsets = st.distances(ours, theirs), sx.onset_distances(form, their_form)
+        report["reference"] = {"path": str(reference), "summary": st.summary(theirs),
+                               "structure": sx.structure_summary(their_form)}
+        report["distance"] = {**distance, "onset_js": onsets}
         mine, other = _column_names(path, reference)
         columns = {mine: report["summary"], other: report["reference"]["summary"]}
+        forms = {mine: report["structure"], other: report["reference"]["structure"]}
+        bars = {mine: bars[str(path)], other: "own, estimated"}
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
         click.echo(st.format_report(columns, distance))
+        click.echo("\n" + sx.format_structure(forms, bars, onsets))
 
 
 COMMANDS = [render, plot, stats]

@@ -322,10 +322,10 @@ def format_report(columns: dict[str, dict], distance: dict | None = None) -> str
         table.append(["distance to reference (JS, bits)", ""])
         table.append(["  pitch classes", _num(distance["pitch_class_js"], "{:.4f}")])
         table.append(["  intervals", _num(distance["interval_js"], "{:.4f}")])
-    return _align(table)
+    return align_table(table)
 
 
-def _align(table: list[list[str]]) -> str:
+def align_table(table: list[list[str]]) -> str:
     """Left-align the first column, right-align the others."""
     width = max(len(row) for row in table)
     table = [row + [""] * (width - len(row)) for row in table]
