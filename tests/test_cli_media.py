@@ -174,6 +174,19 @@ def test_plot_writes_a_png_next_to_the_file(scale, tmp_path):
     ]
 
 
+def test_plot_can_estimate_where_the_bars_start(tmp_path, monkeypatch):
+    jig = [Note(0.0, 0.5, 57)] + [Note(0.5 + k / 2, 1.0 + k / 2, 62 + (k % 3) * 2)
+                                  for k in range(36)] + [Note(18.5, 20.0, 62)]
+    write_midi(tmp_path / "jig.mid", jig, time_signature=(6, 8))
+    drawn = []
+    monkeypatch.setattr(cli_media, "plot_piano_roll",
+                        lambda piece, png, title, bars: drawn.append(bars))
+    assert run("plot", tmp_path / "jig.mid", "--estimate-phase").exit_code == 0
+    assert run("plot", tmp_path / "jig.mid", "-o", tmp_path / "b.png").exit_code == 0
+    assert drawn[0].phase == 0.5 and drawn[0].first == (6, 8)
+    assert drawn[1] is None  # the file's own bars, from time 0
+
+
 def test_plot_to_a_chosen_file(scale, tmp_path):
     out = tmp_path / "roll.png"
     assert run("plot", scale, "-o", out).exit_code == 0

@@ -105,12 +105,17 @@ def render(midi_file, output, soundfont, gain, sample_rate, overwrite):
 @click.argument("midi_file", type=FILE)
 @click.option("-o", "--output", type=FILE, help="PNG file to write  [default: MIDI_FILE with .png]")
 @click.option("--overwrite", is_flag=True, help="replace the output file if it exists")
+@click.option("--estimate-phase", is_flag=True,
+              help="draw the bars from the estimated first downbeat (after a pickup) "
+                   "instead of from time 0, as written")
 @reports_errors
-def plot(midi_file, output, overwrite):
-    """Draw MIDI_FILE as a piano roll (PNG): pitch against beats, bars marked.
+def plot(midi_file, output, overwrite, estimate_phase):
+    """Draw MIDI_FILE as a piano roll (PNG): pitch against beats, with the bars of its time
+    signatures and its chord symbols.
 
     Needs matplotlib: pip install 'numpy-lstm-composer[plot]'.
     """
+    from composer.music.meter import meter_map
     from composer.music.midi import read_midi
 
     require_matplotlib()
@@ -119,7 +124,8 @@ def plot(midi_file, output, overwrite):
     png = _output_path(midi_file, output, ".png", overwrite)
     if len(pieces) > 1:
         click.echo(f"{midi_file} holds {len(pieces)} songs; drawing the first")
-    plot_piano_roll(pieces[0], png, title=midi_file.name)
+    bars = meter_map(pieces[0]) if estimate_phase else None
+    plot_piano_roll(pieces[0], png, title=midi_file.name, bars=bars)
     click.echo(f"Wrote {png}")
 
 
