@@ -190,12 +190,14 @@ def piece_keys(piece: Piece) -> list[tuple[float, Key]]:
     signatures = piece.key_signatures
     if not signatures:
         return [(0.0, estimate_key(piece.notes) or Key(0, "major"))]
-    bounds = [s.beat for s in signatures[1:]] + [np.inf]
+    notes = sorted(piece.notes, key=lambda n: n.start)
+    cuts = np.searchsorted([n.start for n in notes], [s.beat for s in signatures[1:]])
+    groups = np.split(np.arange(len(notes)), cuts)  # the notes under each signature
     found = []
-    for k, (signature, stop) in enumerate(zip(signatures, bounds, strict=True)):
-        start = 0.0 if k == 0 else signature.beat
-        notes = [n for n in piece.notes if start <= n.start < stop] or piece.notes
-        found.append((start, key_from_signature(signature.sharps, notes)))
+    for k, (signature, group) in enumerate(zip(signatures, groups, strict=True)):
+        under = [notes[i] for i in group.tolist()] or notes
+        found.append((0.0 if k == 0 else signature.beat,
+                      key_from_signature(signature.sharps, under)))
     return found
 
 

@@ -75,7 +75,7 @@ def read_meta(marks: Marks, room: dict[str, int], tick: int, status: int, data: 
         sharps = data[0] - 256 if data[0] > 127 else data[0]  # a signed byte
         if -7 <= sharps <= 7:
             _add(marks.keys, room, "keys", (tick, sharps, bool(data[1])))
-    elif status in (TEXT, MARKER):
+    elif status in (TEXT, MARKER) and room["texts"] > 0:  # no room: not worth reading
         chord = read_symbol(data.decode("latin-1"))
         entry = (tick, None if chord is None else chord.symbol)
         _add(marks.texts.setdefault(status, []), room, "texts", entry)
