@@ -17,12 +17,15 @@ VELOCITY_BINS = 8  # VELOCITY tokens split 1..127 into this many equal bins
 MAX_FILE_BYTES = 8 * 1024 * 1024  # MIDI files larger than this are refused
 MAX_PIECE_BEATS = 4096  # a piece is cut at this many beats (1,024 bars of 4/4)
 MAX_NOTES = 200_000  # a file with more notes than this is refused
+MAX_MARKS = 4096  # time signatures, key signatures and chord symbols read per file (each)
 
 # --- Output ---------------------------------------------------------------
 DEFAULT_QPM = 120.0  # tempo of generated MIDI, quarter notes per minute
 DEFAULT_VELOCITY = 80  # velocity of generated notes when the encoding has none
 DEFAULT_PROGRAM = 0  # General MIDI program of generated notes (0 = piano)
 TICKS_PER_BEAT = 480  # resolution of the MIDI files composer writes
+CHORD_PROGRAM = 0  # General MIDI program of the chord track composer writes (0 = piano)
+CHORD_VELOCITY = 56  # MIDI velocity of its block chords: under a melody at DEFAULT_VELOCITY
 
 # --- Studio (the local web page, composer.studio) ---------------------------
 STUDIO_HOST = "127.0.0.1"  # the studio listens on the loopback interface unless told otherwise

@@ -20,3 +20,7 @@ class DataError(ComposerError):
 
 class CheckpointError(ComposerError):
     """A checkpoint that is missing, truncated, tampered with or not composer's."""
+
+
+class MusicError(ComposerError, ValueError):
+    """A metre, key, chord or progression that cannot be read ("7/0", "Q major", "H7")."""

@@ -50,7 +50,8 @@ def test_commands_are_exported_and_registered():
     [
         ("render", ["Render MIDI_FILE to audio (WAV)", "--soundfont", "--gain", "--overwrite"]),
         ("plot", ["piano roll", "--output", "numpy-lstm-composer[plot]"]),
-        ("stats", ["Musical statistics", "--against DATA_DIR", "--json"]),
+        ("stats", ["Musical statistics", "--against DATA_DIR", "--json", "--meter N/D",
+                   "--chords CHORDS", "--estimate-phase"]),
     ],
 )
 def test_help(name, words):
@@ -103,10 +104,36 @@ def test_stats_against_a_corpus(scale, tmp_path):
     lines = result.output.splitlines()
     assert lines[0].split() == [str(scale), str(corpus)]
     assert lines[1].split() == ["pieces", "1", "2"]
-    assert lines[-3] == "distance to reference (JS, bits)"
+    assert "distance to reference (JS, bits)" in lines
+    assert lines[lines.index("onset positions, distance (JS, bits)") + 1].split() == \
+        ["4/4", "0.0000"]  # the same quarter notes on every beat
     as_json = json.loads(run("stats", scale, "--against", corpus, "--json").output)
     assert as_json["reference"]["summary"]["pieces"] == 2
     assert 0 < as_json["distance"]["pitch_class_js"] < 1
+
+
+def test_stats_read_against_a_metre_and_a_progression(scale):
+    result = run("stats", scale, "--meter", "3/4", "--chords", "C G", "--json")
+    assert result.exit_code == 0, result.output
+    structure = json.loads(result.output)["structure"]
+    assert list(structure["onsets"]) == ["3/4"]
+    assert structure["chord_sources"] == {"given": 1}
+    # bars C D E | F G A | B C over C | G | C: chord tones C E, G, C: 4 of 8 beats
+    assert structure["on_beat_notes"] == 8 and structure["chord_tone_share"] == 0.5
+    text = run("stats", scale, "--meter", "3/4", "--estimate-phase").output
+    assert next(line for line in text.splitlines() if line.startswith("bars ")).split() == \
+        ["bars", "3/4,", "estimated"]
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--meter", "7/0", "Error: bad metre '7/0': the denominator must be one of"),
+    ("--chords", "Am H7", "Error: bad chord symbol 'H7': it must start with a root A-G"),
+    ("--chords", "Am:0", "Error: bad chord duration 'Am:0'"),
+])
+def test_stats_refuses_bad_metres_and_progressions(scale, option, value, message):
+    result = run("stats", scale, option, value)
+    assert result.exit_code == 1
+    assert result.output.startswith(message) and result.output.count("\n") == 1
 
 
 def test_stats_of_a_folder_warns_about_bad_files(scale, tmp_path):
@@ -145,6 +172,19 @@ def test_plot_writes_a_png_next_to_the_file(scale, tmp_path):
         f"{tmp_path / 'scale.png'} already exists; writing {tmp_path / 'scale-1.png'} instead",
         f"Wrote {tmp_path / 'scale-1.png'}",
     ]
+
+
+def test_plot_can_estimate_where_the_bars_start(tmp_path, monkeypatch):
+    jig = [Note(0.0, 0.5, 57)] + [Note(0.5 + k / 2, 1.0 + k / 2, 62 + (k % 3) * 2)
+                                  for k in range(36)] + [Note(18.5, 20.0, 62)]
+    write_midi(tmp_path / "jig.mid", jig, time_signature=(6, 8))
+    drawn = []
+    monkeypatch.setattr(cli_media, "plot_piano_roll",
+                        lambda piece, png, title, bars: drawn.append(bars))
+    assert run("plot", tmp_path / "jig.mid", "--estimate-phase").exit_code == 0
+    assert run("plot", tmp_path / "jig.mid", "-o", tmp_path / "b.png").exit_code == 0
+    assert drawn[0].phase == 0.5 and drawn[0].first == (6, 8)
+    assert drawn[1] is None  # the file's own bars, from time 0
 
 
 def test_plot_to_a_chosen_file(scale, tmp_path):

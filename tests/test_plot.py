@@ -7,7 +7,9 @@ import pytest
 
 from composer.listen import plot
 from composer.listen.plot import PlotError, plot_loss_curve, plot_piano_roll
-from composer.music.notes import Note, Piece
+from composer.music.chords import Chord
+from composer.music.meter import MeterMap
+from composer.music.notes import ChordSymbol, Note, Piece, TimeSignature
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -102,3 +104,48 @@ def test_missing_matplotlib_says_how_to_install_it(monkeypatch, tmp_path):
     with pytest.raises(PlotError, match="numpy-lstm-composer"):
         plot_loss_curve(HISTORY, tmp_path / "loss.png")
     assert not list(tmp_path.iterdir())
+
+
+# --- Bars and chords ------------------------------------------------------------------
+
+JIG_THEN_REEL = MeterMap((TimeSignature(0.0, 6, 8), TimeSignature(7.0, 2, 4)), phase=1.0)
+
+
+def test_bar_lines_follow_the_phase_and_the_changes():
+    lines, stop = plot.bar_lines(JIG_THEN_REEL, 10.2)
+    assert lines.tolist() == [1.0, 4.0, 7.0, 9.0, 11.0] and stop == 11.0  # the closing line
+    assert plot.beat_lines(JIG_THEN_REEL, lines, stop).tolist() == \
+        [1.0, 2.5, 4.0, 5.5, 7.0, 8.0, 9.0, 10.0]  # dotted quarters in 6/8, quarters in 2/4
+    waltz = MeterMap((TimeSignature(0.0, 3, 4),), phase=2.0)
+    lines, stop = plot.bar_lines(waltz, 5.0)
+    assert (lines.tolist(), stop) == ([2.0, 5.0], 5.0)
+    assert plot.beat_lines(waltz, lines, stop).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_the_roll_draws_the_bars_metres_and_chord_symbols():
+    piece = Piece("jig.mid", [Note(0.0, 1.0, 62), Note(1.0, 10.0, 66)])
+    chords = [(1.0, Chord(2)), (4.0, Chord(9, "dominant7")), (7.0, Chord(None, None))]
+    figure = plot.piano_roll_figure(piece, JIG_THEN_REEL, chords)
+    ax = figure.axes[0]
+    verticals = sorted({line.get_xdata()[0] for line in ax.lines})
+    assert verticals == [1.0, 4.0, 7.0, 9.0, 11.0]
+    texts = [(t.get_position()[0], t.get_text().strip()) for t in ax.texts]
+    assert (0.0, "6/8") in texts and (7.0, "2/4") in texts
+    symbols = [t for t in texts if t[1] in ("D", "A7", "N.C.")]
+    assert symbols == [(1.0, "D"), (4.0, "A7"), (7.0, "N.C.")]
+    assert "pickup of 1 beat" in ax.get_title()
+
+
+def test_by_default_the_roll_shows_the_files_bars_and_chords():
+    piece = Piece("x.mid", [Note(0.0, 8.0, 60)], time_signatures=[TimeSignature(0.0, 2, 4)],
+                  chords=[ChordSymbol(0.0, "Am")])
+    ax = plot.piano_roll_figure(piece).axes[0]
+    assert sorted({line.get_xdata()[0] for line in ax.lines}) == [0.0, 2.0, 4.0, 6.0, 8.0]
+    assert "Am" in [t.get_text().strip() for t in ax.texts]
+
+
+def test_many_chord_symbols_are_thinned():
+    chords = [(float(k), Chord(k % 12)) for k in range(300)]
+    shown = plot.chord_labels(chords, 1000.0)
+    assert len(shown) <= plot.MAX_CHORD_LABELS and shown[0] == (0.0, "C")
+    assert plot.chord_labels(chords, 2.0) == [(0.0, "C"), (1.0, "C#")]

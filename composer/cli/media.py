@@ -25,7 +25,10 @@ from composer.listen.render import (
     wav_info,
 )
 from composer.music import stats as st
+from composer.music import structure as sx
 from composer.music import texture as tx
+from composer.music.chords import parse_progression
+from composer.music.meter import parse_meter
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -103,12 +106,17 @@ def render(midi_file, output, soundfont, gain, sample_rate, overwrite):
 @click.argument("midi_file", type=FILE)
 @click.option("-o", "--output", type=FILE, help="PNG file to write  [default: MIDI_FILE with .png]")
 @click.option("--overwrite", is_flag=True, help="replace the output file if it exists")
+@click.option("--estimate-phase", is_flag=True,
+              help="draw the bars from the estimated first downbeat (after a pickup) "
+                   "instead of from time 0, as written")
 @reports_errors
-def plot(midi_file, output, overwrite):
-    """Draw MIDI_FILE as a piano roll (PNG): pitch against beats, bars marked.
+def plot(midi_file, output, overwrite, estimate_phase):
+    """Draw MIDI_FILE as a piano roll (PNG): pitch against beats, with the bars of its time
+    signatures and its chord symbols.
 
     Needs matplotlib: pip install 'numpy-lstm-composer[plot]'.
     """
+    from composer.music.meter import meter_map
     from composer.music.midi import read_midi
 
     require_matplotlib()
@@ -117,7 +125,8 @@ def plot(midi_file, output, overwrite):
     png = _output_path(midi_file, output, ".png", overwrite)
     if len(pieces) > 1:
         click.echo(f"{midi_file} holds {len(pieces)} songs; drawing the first")
-    plot_piano_roll(pieces[0], png, title=midi_file.name)
+    bars = meter_map(pieces[0]) if estimate_phase else None
+    plot_piano_roll(pieces[0], png, title=midi_file.name, bars=bars)
     click.echo(f"Wrote {png}")
 
 
@@ -148,38 +157,65 @@ def _column_names(path: Path, reference: Path) -> tuple[str, str]:
     help="reference corpus (a folder of MIDI files) to print side by side, with distances",
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+@click.option("--meter", metavar="N/D",
+              help="read PATH's pieces in this metre, bar lines from time 0, e.g. 6/8")
+@click.option("--chords", "progression", metavar="CHORDS",
+              help='judge PATH\'s on-beat notes against this progression, one chord a bar '
+                   'unless durations are given: "Am F C G", "Am:2 F C:0.5 G:0.5"')
+@click.option("--estimate-phase", is_flag=True,
+              help="estimate where PATH's bars start (pickups) instead of reading them as "
+                   "written; a reference's are always estimated")
 @reports_errors
-def stats(path, reference, as_json):
+def stats(path, reference, as_json, meter, progression, estimate_phase):
     """Musical statistics of a MIDI file or a folder of them.
 
     Note density, pitch range, pitch-class and interval histograms, share of
     notes in the estimated key, excessive repeats and resolved leaps of the
-    top line; then the texture: notes sounding at once and note lengths.
-    `composer.music.stats` and `composer.music.texture` document every definition.
+    top line; the texture: notes sounding at once and note lengths; then where
+    melody notes start in the bar (per metre), on-beat notes on chord tones,
+    notes in key and repeated bars. `composer.music.stats`, `composer.music.texture`
+    and `composer.music.structure` document every definition.
     """
+    settings = {"meter": parse_meter(meter) if meter else None, "chords": progression,
+                "estimate": estimate_phase}
+    if progression is not None:
+        parse_progression(progression)  # a bad progression stops before any work
     _require(path, "file or folder")
     if reference is not None:
         _require(reference, "file or folder")
-    pieces = _load(path)
-    ours, our_texture = st.tally(pieces), tx.tally_texture(pieces)
-    report = {"path": str(path), "summary": st.summary(ours) | tx.texture_summary(our_texture)}
-    columns = {str(path): report["summary"]}
-    distance = None
+    ours = _figures(_load(path), settings)
+    report = {"path": str(path), "summary": ours["summary"], "structure": ours["structure"]}
+    columns, forms = {str(path): ours["summary"]}, {str(path): ours["structure"]}
+    bars = {str(path): f"{meter or 'own'}, {'estimated' if estimate_phase else 'written'}"}
+    distance = onsets = None
     if reference is not None:
-        pieces = _load(reference)
-        theirs, their_texture = st.tally(pieces), tx.tally_texture(pieces)
-        distance = st.distances(ours, theirs) | tx.texture_distances(our_texture, their_texture)
-        report["reference"] = {"path": str(reference), "summary": st.summary(theirs)
-                               | tx.texture_summary(their_texture)}
-        report["distance"] = distance
+        theirs = _figures(_load(reference), {"estimate": True})
+        distance = st.distances(ours["tally"], theirs["tally"]) | tx.texture_distances(
+            ours["texture"], theirs["texture"])
+        onsets = sx.onset_distances(ours["form"], theirs["form"])
+        report["reference"] = {"path": str(reference), "summary": theirs["summary"],
+                               "structure": theirs["structure"]}
+        report["distance"] = {**distance, "onset_js": onsets}
         mine, other = _column_names(path, reference)
-        columns = {mine: report["summary"], other: report["reference"]["summary"]}
+        columns = {mine: ours["summary"], other: theirs["summary"]}
+        forms = {mine: ours["structure"], other: theirs["structure"]}
+        bars = {mine: bars[str(path)], other: "own, estimated"}
     if as_json:
         click.echo(json.dumps(report, indent=2))
-    else:
-        click.echo(st.format_report(columns, distance))
-        click.echo()
-        click.echo(tx.format_texture_report(columns, distance))
+        return
+    click.echo(st.format_report(columns, distance))
+    click.echo("\n" + tx.format_texture_report(columns, distance))
+    click.echo("\n" + sx.format_structure(forms, bars, onsets))
+
+
+def _figures(pieces: list, structure_settings: dict) -> dict:
+    """The tallies of some pieces and their JSON-able summaries: melodic figures and texture
+    ("summary"), metre and harmony ("structure")."""
+    tally, texture = st.tally(pieces), tx.tally_texture(pieces)
+    form = sx.structure(pieces, **structure_settings)
+    return {"tally": tally, "texture": texture, "form": form,
+            "summary": st.summary(tally) | tx.texture_summary(texture),
+            "structure": sx.structure_summary(form)}
 
 
 COMMANDS = [render, plot, stats]

@@ -16,7 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from composer.errors import ComposerError
+from composer.music.chords import Chord
+from composer.music.harmony import symbol_spans
 from composer.music.keys import pitch_name
+from composer.music.meter import MeterMap, bar_beats, beat_beats, time_signatures
 from composer.music.notes import Piece
 
 INSTALL_MATPLOTLIB = (
@@ -27,6 +30,7 @@ DPI = 100  # dots per inch of the PNG files
 MAX_BAR_LABELS = 16  # at most this many bar numbers along the top of a piano roll
 MAX_BAR_LINES = 128  # with more bars, only the numbered bars get a line
 MAX_BEAT_LINES = 128  # beats get faint lines up to this many beats
+MAX_CHORD_LABELS = 96  # at most this many chord symbols above a piano roll
 BLACK_KEYS = frozenset({1, 3, 6, 8, 10})  # pitch classes shaded in the piano roll
 
 
@@ -105,34 +109,73 @@ def _draw_pitch_axis(ax, low: int, high: int) -> None:
     ax.set_ylabel("pitch")
 
 
-def _draw_bars(ax, bar_beats: float, end: float) -> None:
-    """Bar lines from the time signature; bar numbers along the top, beats along the bottom."""
-    bars = max(1, math.ceil(end / bar_beats - 1e-9))
-    step = _bar_step(bars)
-    for k in range(bars + 1):
-        if k % step == 0 or bars <= MAX_BAR_LINES:
-            ax.axvline(k * bar_beats, color="0.55" if k % step == 0 else "0.8", lw=0.7, zorder=1)
-    labelled = range(0, bars + 1, step)
-    ax.set_xticks([k * bar_beats for k in labelled])
-    if bars * bar_beats <= MAX_BEAT_LINES:  # faint lines on the beats too
-        ax.set_xticks(np.arange(0, bars * bar_beats + 1e-9), minor=True)
+def bar_lines(bars: MeterMap, end: float) -> tuple[np.ndarray, float]:
+    """(bar lines in beats from 0 up to the one closing the piece, where the roll ends)."""
+    lines = bars.downbeats(end + bar_beats(bars.meter_at(end)))
+    closing = lines[lines >= end - 1e-9]
+    stop = float(closing[0]) if closing.size else end
+    return lines[lines <= stop + 1e-9], max(stop, end)
+
+
+def beat_lines(bars: MeterMap, lines: np.ndarray, stop: float) -> np.ndarray:
+    """Beats of the beat lines in 0..stop: from each bar line on, and in a pickup back from
+    the first bar line."""
+    edges = np.unique(np.concatenate([[0.0], lines, [stop]]))
+    beats = []
+    for start, finish in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        beat = beat_beats(bars.meter_at(start))
+        pickup = start == 0 and lines.size > 0 and finish == lines[0] and lines[0] > 0
+        anchor = finish if pickup else start  # the pickup's beats count back from bar 1
+        first, last = math.ceil((start - anchor) / beat - 1e-9), (finish - anchor) / beat
+        beats.append(anchor + beat * np.arange(first, last - 1e-9))
+    return np.unique(np.round(np.concatenate(beats), 9))
+
+
+def _draw_bars(ax, bars: MeterMap, end: float) -> float:
+    """Bar lines of the MeterMap, numbered along the top (bar 1 after any pickup), faint beat
+    lines, and each time signature written where it starts. Returns where the roll ends."""
+    lines, stop = bar_lines(bars, end)
+    step = _bar_step(len(lines))
+    for k, line in enumerate(lines.tolist()):
+        if k % step == 0 or len(lines) <= MAX_BAR_LINES:
+            ax.axvline(line, color="0.55" if k % step == 0 else "0.8", lw=0.7, zorder=1)
+    beats = beat_lines(bars, lines, stop)
+    if beats.size <= MAX_BEAT_LINES:
+        ax.set_xticks(beats, minor=True)
         ax.grid(axis="x", which="minor", color="0.88", linewidth=0.5)
-    ax.set_xlim(0, bars * bar_beats)
+    labelled = lines[::step]
+    ax.set_xticks(labelled, [f"{b:g}" for b in labelled])
+    ax.set_xlim(0, stop)
     ax.set_xlabel("time (beats = quarter notes)")
-    top = ax.secondary_xaxis(
-        "top", functions=(lambda b: b / bar_beats + 1, lambda n: (n - 1) * bar_beats)
-    )
-    top.set_xticks([k + 1 for k in labelled])
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(labelled, [str(1 + k * step) for k in range(len(labelled))])
     top.set_xlabel("bar")
+    for change in bars.changes:
+        ax.text(change.beat, 1.0, f" {change.numerator}/{change.denominator}", va="top",
+                transform=ax.get_xaxis_transform(), fontsize=9, fontweight="bold", zorder=3)
+    return stop
 
 
-def plot_piano_roll(piece: Piece, path: str | os.PathLike, *, title: str | None = None) -> Path:
-    """Draw the piece's notes as a piano roll (pitch against beats, bars marked) to a PNG."""
+def chord_labels(chords: list[tuple[float, Chord]], stop: float) -> list[tuple[float, str]]:
+    """(beat, symbol) of the chord symbols to write: at most MAX_CHORD_LABELS, evenly thinned."""
+    shown = [(beat, chord.symbol) for beat, chord in chords if beat < stop]
+    every = max(1, -(-len(shown) // MAX_CHORD_LABELS))
+    return shown[::every]
+
+
+def _draw_chords(ax, chords: list[tuple[float, Chord]], stop: float, row: float) -> None:
+    for beat, symbol in chord_labels(chords, stop):
+        ax.text(beat, row, f" {symbol}", va="center", fontsize=8, color="C3", zorder=3)
+
+
+def piano_roll_figure(piece: Piece, bars: MeterMap | None = None,
+                      chords: list[tuple[float, Chord]] | None = None, title: str | None = None):
+    """The matplotlib Figure of a piano roll (see plot_piano_roll)."""
     if not piece.notes:
         raise PlotError(f"{piece.name}: no notes to draw")
-    Figure, canvas_class = require_matplotlib()
-    numerator, denominator = piece.time_signature
-    bar_beats = numerator * 4 / denominator
+    Figure, _ = require_matplotlib()
+    bars = bars or MeterMap(time_signatures(piece))
+    chords = symbol_spans(piece.chords) if chords is None else chords
     low = min(n.pitch for n in piece.notes) - 1
     high = max(n.pitch for n in piece.notes) + 1
     width = min(24.0, max(8.0, 3 + 0.15 * piece.duration))  # inches
@@ -140,11 +183,30 @@ def plot_piano_roll(piece: Piece, path: str | os.PathLike, *, title: str | None 
     figure = Figure(figsize=(width, height), layout="constrained")
     ax = figure.add_subplot()
     _draw_pitch_axis(ax, low, high)
-    _draw_bars(ax, bar_beats, piece.duration)
+    stop = _draw_bars(ax, bars, piece.duration)
+    if chords:
+        ax.set_ylim(low - 0.5, high + 2.5)  # a strip above the notes for the symbols
+        _draw_chords(ax, chords, stop, high + 1.5)
     _draw_notes(ax, piece)
+    numerator, denominator = bars.first
     details = f"{numerator}/{denominator}, {piece.qpm:g} qpm, {len(piece.notes)} notes"
+    if bars.phase:
+        details += f", pickup of {bars.phase:g} beat{'' if bars.phase == 1 else 's'}"
     ax.set_title(f"{title or piece.name}\n{details}", fontsize=11)
-    return _save(figure, canvas_class, path)
+    return figure
+
+
+def plot_piano_roll(piece: Piece, path: str | os.PathLike, *, title: str | None = None,
+                    bars: MeterMap | None = None,
+                    chords: list[tuple[float, Chord]] | None = None) -> Path:
+    """Draw the piece's notes as a piano roll (pitch against beats) to a PNG.
+
+    bars: where the bar lines go (default: the piece's time signatures from time 0, as
+    written; meter.meter_map(piece) estimates the pickup); chords: (beat, Chord) spans
+    written above the notes (default: the piece's chord symbols).
+    """
+    figure = piano_roll_figure(piece, bars, chords, title)
+    return _save(figure, require_matplotlib()[1], path)
 
 
 # --- Loss curve --------------------------------------------------------------------

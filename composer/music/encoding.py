@@ -61,6 +61,22 @@ class Encoding(ABC):
     def config(self) -> dict:
         """JSON-able settings, including "name"; `encoding_from_config` inverts it."""
 
+    @abstractmethod
+    def token_steps(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """(T,) int64: the grid step, counted from the sequence's first step, at which each
+        token acts (melody: its own step; performance: the time shifted before it)."""
+
+    def next_steps(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """(T,) int64: the step at which the token after each one acts (whatever it is):
+        the step a model predicts from token t, so conditioning.sequence_features uses it."""
+        ids = check_ids(ids, self.vocab_size)
+        return self.token_steps(np.append(ids, 0))[1:]
+
+    @abstractmethod
+    def first_step(self, cols: dict[str, np.ndarray]) -> int:
+        """The grid step of the piece (from its beat 0) where `encode_columns(cols)` starts,
+        leading silence being trimmed; 0 when there is nothing to encode."""
+
     def token_id(self, token: str) -> int:
         """The id of a token name such as "NOTE_ON(60)"; KeyError if unknown."""
         if not hasattr(self, "_ids"):

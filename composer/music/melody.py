@@ -156,6 +156,15 @@ class MelodyEncoding(Encoding):
         ids = np.where(strike, FIRST_NOTE_ON + folded - self.min_pitch, HOLD)
         return np.where(top < 0, REST, ids).astype(np.int32)
 
+    def token_steps(self, ids) -> np.ndarray:
+        return np.arange(check_ids(ids, self.vocab_size).size, dtype=np.int64)
+
+    def first_step(self, cols: dict[str, np.ndarray]) -> int:
+        cols = self._line_notes(clip_notes(cols))
+        if cols["pitch"].size == 0:
+            return 0
+        return int(quantize(cols["start"], cols["end"], self.steps_per_quarter)[0].min())
+
     # --- decode ---------------------------------------------------------------
 
     def decode(self, ids) -> list[Note]:

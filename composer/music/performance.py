@@ -176,6 +176,18 @@ class PerformanceEncoding(Encoding):
         size = np.where(sub < full[owner], self.max_shift, rest[owner])  # k of each token
         return steps[1:][owner], self.shift_base + size - 1, sub
 
+    def token_steps(self, ids) -> np.ndarray:
+        ids = check_ids(ids, self.vocab_size)
+        is_shift = (ids >= self.shift_base) & (ids < self.velocity_base)
+        shift = np.where(is_shift, ids - self.shift_base + 1, 0)  # (T,) steps each token moves
+        return np.cumsum(shift) - shift  # the time before each token
+
+    def first_step(self, cols: dict[str, np.ndarray]) -> int:
+        cols = clip_notes(cols)
+        if cols["pitch"].size == 0:
+            return 0
+        return int(quantize(cols["start"], cols["end"], self.steps_per_quarter)[0].min())
+
     # --- decode ---------------------------------------------------------------
 
     def decode(self, ids) -> list[Note]:

@@ -18,9 +18,10 @@ Reading rules (read_midi, parse_midi):
 - Note.voice is the index of the note's (track, channel) pair, counted in order of each pair's
   first note (ties: lower track, then lower channel). Note.program is the latest
   program_change on the same track and channel before the note_on (0 if none).
-- Piece.qpm and Piece.time_signature come from the earliest set_tempo and time_signature event
-  (ties: lower track), or else 120 qpm and 4/4. A tempo of 0, a time signature with numerator 0
-  and one with a denominator above 64 are ignored.
+- Piece.qpm comes from the earliest set_tempo event (ties: lower track), or else 120 qpm; a
+  tempo of 0 is ignored. Piece.time_signatures, key_signatures and chords are read by
+  composer.music.midi.marks (its docstring has the rules; the notes of a chord track are left
+  out of Piece.notes); Piece.time_signature is the first time signature, or else 4/4.
 - Notes are sorted by (start, pitch, voice, end). A piece is cut at MAX_PIECE_BEATS: notes that
   start there or later are dropped, and notes that run past it end there.
 - Chunks with an unknown four-letter name are skipped, as the standard asks. Bytes after the
@@ -37,12 +38,12 @@ from dataclasses import dataclass, field
 
 from composer.constants import MAX_NOTES, MAX_PIECE_BEATS
 from composer.errors import MidiError
+from composer.music.midi.marks import Marks, new_room, read_meta, song_marks
 from composer.music.midi.smf import (
     DRUM_CHANNEL,
     END_OF_TRACK,
     META,
     SET_TEMPO,
-    TIME_SIGNATURE,
     BrokenTrack,
     Timing,
     read_bytes,
@@ -88,7 +89,7 @@ class _Track:
     notes: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
     # ^ (start tick, end tick, pitch, velocity, program, channel)
     tempos: list[tuple[int, int]] = field(default_factory=list)  # (tick, microseconds per beat)
-    signatures: list[tuple[int, tuple[int, int]]] = field(default_factory=list)  # (tick, (n, d))
+    marks: Marks = field(default_factory=Marks)  # signatures, keys, chord symbols, name
     drum_notes: int = 0  # drum note_ons left out
 
 
@@ -134,9 +135,10 @@ def _read_tracks(bodies: list[bytes], name: str) -> list[_Track]:
     """Each track body read into a _Track; MidiError names the track that is broken."""
     tracks: list[_Track] = []
     total = 0  # notes so far, against MAX_NOTES
+    room = new_room()  # marks the file may still add, against MAX_MARKS
     for k, body in enumerate(bodies):
         try:
-            tracks.append(_read_track(body, MAX_NOTES - total))
+            tracks.append(_read_track(body, MAX_NOTES - total, room))
         except BrokenTrack as exc:
             raise MidiError(name, f"track {k}: {exc}") from exc
         except _TooManyNotes as exc:
@@ -145,15 +147,15 @@ def _read_tracks(bodies: list[bytes], name: str) -> list[_Track]:
     return tracks
 
 
-def _read_track(body: bytes, budget: int) -> _Track:
-    """The notes, tempos and time signatures of one track body."""
+def _read_track(body: bytes, budget: int, room: dict[str, int]) -> _Track:
+    """The notes, tempos and marks of one track body."""
     track, sounding, programs = _Track(), _Sounding(budget), {}  # programs: channel -> program
     tick = 0
     for tick, status, data in track_events(body):
         if status == END_OF_TRACK:
             break
         if status >= META:
-            _read_meta(track, tick, status, data)
+            _read_meta(track, room, tick, status, data)
         elif status < 0xF0:
             _read_channel(track, sounding, programs, tick, status, data)
     track.notes = sounding.close_all(tick)
@@ -175,22 +177,26 @@ def _read_channel(track, sounding, programs, tick, status, data) -> None:
         sounding.note_off(tick, channel, data[0])
 
 
-def _read_meta(track: _Track, tick: int, status: int, data: bytes) -> None:
-    """Keep set_tempo and time_signature events that make sense."""
+def _read_meta(track: _Track, room: dict[str, int], tick: int, status: int, data: bytes) -> None:
+    """Keep set_tempo events that make sense; hand the rest to marks.read_meta."""
     if status == SET_TEMPO and len(data) == 3 and int.from_bytes(data, "big") > 0:
         track.tempos.append((tick, int.from_bytes(data, "big")))
-    elif status == TIME_SIGNATURE and len(data) >= 2 and data[0] > 0 and data[1] <= 6:
-        track.signatures.append((tick, (data[0], 2 ** data[1])))  # data[1]: log2 denominator
+    else:
+        read_meta(track.marks, room, tick, status, data)
 
 
 def _build_piece(name: str, timing: Timing, song: list[tuple[int, _Track]]) -> Piece:
     """One Piece from the (track index, _Track) pairs of one song."""
     tempos = [(tick, k, tempo) for k, track in song for tick, tempo in track.tempos]
-    signatures = [(tick, k, sig) for k, track in song for tick, sig in track.signatures]
     qpm = 60_000_000 / min(tempos, default=(0, 0, _DEFAULT_TEMPO))[2]
-    signature = min(signatures, default=(0, 0, (4, 4)))[2]
-    notes = _notes_in_beats(song, timing.ticks_per_beat(qpm))
-    return Piece(name, notes, qpm=qpm, time_signature=signature)
+    ticks_per_beat = timing.ticks_per_beat(qpm)
+    signatures, keys, chords = song_marks(
+        [(k, track.marks, track.notes) for k, track in song], ticks_per_beat)
+    first = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
+    melody = [(k, track) for k, track in song if not track.marks.is_chord_track]
+    notes = _notes_in_beats(melody, ticks_per_beat)
+    return Piece(name, notes, qpm=qpm, time_signature=first, time_signatures=signatures,
+                 key_signatures=keys, chords=chords)
 
 
 def _notes_in_beats(song: list[tuple[int, _Track]], ticks_per_beat: float) -> list[Note]:
@@ -212,8 +218,11 @@ def _notes_in_beats(song: list[tuple[int, _Track]], ticks_per_beat: float) -> li
 
 def _why_no_notes(tracks: list[_Track]) -> str:
     """The problem text for a file without usable notes."""
-    if any(track.notes for track in tracks):
+    melody = [track for track in tracks if not track.marks.is_chord_track]
+    if any(track.notes for track in melody):
         return f"no notes before beat {MAX_PIECE_BEATS}"
+    if any(track.notes for track in tracks):
+        return "only a chord track, no other notes"
     if any(track.drum_notes for track in tracks):
         return "only drums (channel 10), no other notes"
     return "no notes"

@@ -24,6 +24,7 @@ SMPTE_FPS = {24: 24.0, 25: 25.0, 29: 29.97, 30: 30.0}  # frame-rate byte -> fram
 DATA_BYTES = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}  # status >> 4 -> count
 META = 0x100  # track_events gives a meta event the status META + its type byte
 END_OF_TRACK, SET_TEMPO, TIME_SIGNATURE = META + 0x2F, META + 0x51, META + 0x58
+TEXT, TRACK_NAME, MARKER, KEY_SIGNATURE = META + 0x01, META + 0x03, META + 0x06, META + 0x59
 DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)  # time-signature denominators read and written
 
 

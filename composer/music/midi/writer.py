@@ -1,4 +1,12 @@
-"""Write Notes as a type-1 MIDI file, with mido (the only module that imports it)."""
+"""Write Notes as a type-1 MIDI file, with mido (the only module that imports it).
+
+Besides the notes: time signatures (with changes), key signatures, and chords. Chords are
+written twice: as marker events with their symbols (track 0), and as a track of block chords
+named "Chords" on a channel of its own, which a listener can mute and composer's reader
+recognises (its notes are not read as melody). A block chord is the root (or the slash
+bass) in octave 2 under the chord tones closed from the root in octave 3, CHORD_VELOCITY
+loud, from the chord's beat to the next chord's or to the end of the notes; N.C. is silence.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +16,22 @@ import numbers
 import os
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import mido
 
-from composer.constants import DEFAULT_QPM, TICKS_PER_BEAT
+from composer.constants import CHORD_PROGRAM, CHORD_VELOCITY, DEFAULT_QPM, TICKS_PER_BEAT
 from composer.errors import MidiError
+from composer.music.chords import parse_chord
+from composer.music.midi.marks import WRITTEN_CHORD_TRACK
 from composer.music.midi.smf import DENOMINATORS, DRUM_CHANNEL
-from composer.music.notes import Note
+from composer.music.notes import ChordSymbol, KeySignature, Note, TimeSignature
 
 _CHANNELS = [c for c in range(16) if c != DRUM_CHANNEL]  # channels write_midi gives to programs
+# mido's names of key signatures, index = sharps + 7 (sharps -7..7)
+_MAJOR_KEYS = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+_MINOR_KEYS = ("Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em", "Bm", "F#m", "C#m",
+               "G#m", "D#m", "A#m")
 
 
 def write_midi(
@@ -29,6 +43,9 @@ def write_midi(
     program: int | None = None,
     velocity: int | None = None,
     by_voice: bool = False,
+    time_signatures: Sequence[TimeSignature] = (),
+    key_signatures: Sequence[KeySignature] = (),
+    chords: Sequence[ChordSymbol] = (),
 ) -> None:
     """Write `notes` as a type-1 MIDI file at `path` (a path, or a binary file object).
 
@@ -39,19 +56,27 @@ def write_midi(
     Times are rounded to TICKS_PER_BEAT ticks per beat (at least 1 tick long). A pitch never
     overlaps itself in a track: a note is cut where the next one of its pitch starts, and of
     notes with the same start the longest is kept. At equal ticks note_offs come first.
-    `program` and `velocity` replace the notes' own when given. A path is written atomically
+    `program` and `velocity` replace the notes' own when given. `time_signatures` (changes;
+    `time_signature` holds at beat 0 when none is there), `key_signatures` and `chords` (see
+    the module docstring) are written when given. A path is written atomically
     (temporary file + os.replace). Bad arguments raise ValueError or TypeError; failing to write
     raises MidiError.
     """
     notes = list(notes)
     _check_arguments(notes, qpm, time_signature, program, velocity)
+    marks = _checked_marks(time_signature, time_signatures, key_signatures, chords)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    midi.tracks.append(_conductor_track(qpm, time_signature))
-    for index, (name, prog, group) in enumerate(_track_groups(notes, program, by_voice)):
+    midi.tracks.append(_conductor_track(qpm, marks))
+    groups = _track_groups(notes, program, by_voice)
+    for index, (name, prog, group) in enumerate(groups):
         track = _note_track(group, prog, _CHANNELS[index % len(_CHANNELS)], velocity)
         if name is not None:
             track.insert(0, mido.MetaMessage("track_name", name=name))
         midi.tracks.append(track)
+    if chords:
+        end = max((note.end for note in notes), default=0.0)
+        channel = _CHANNELS[len(groups) % len(_CHANNELS)]
+        midi.tracks.append(_chord_track(marks[2], end, channel))
     if hasattr(path, "write"):
         _save_to_file(midi, path)
     else:
@@ -109,15 +134,83 @@ def _check_byte(what: str, value, low: int, high: int) -> None:
         raise ValueError(f"{what} must be in {low}..{high}, got {value}")
 
 
-def _conductor_track(qpm: float, time_signature: tuple[int, int]) -> mido.MidiTrack:
-    """Track 0: the tempo and the time signature."""
-    numerator, denominator = time_signature
-    return mido.MidiTrack([
-        mido.MetaMessage("set_tempo", tempo=int(round(60_000_000 / qpm)), time=0),
-        mido.MetaMessage("time_signature", numerator=int(numerator),
-                         denominator=int(denominator), time=0),
-        mido.MetaMessage("end_of_track", time=0),
-    ])
+def _checked_marks(time_signature, time_signatures, key_signatures, chords):
+    """(time signatures, key signatures, (beat, chord) pairs) to write; ValueError or
+    TypeError for anything that cannot be written."""
+    meters = [TimeSignature(*row) for row in time_signatures]
+    if not meters or meters[0].beat > 0:
+        meters.insert(0, TimeSignature(0.0, *time_signature))
+    for beat, numerator, denominator in meters:
+        _check_beat("time signature", beat)
+        _check_byte("time signature numerator", numerator, 1, 255)
+        if denominator not in DENOMINATORS:
+            raise ValueError(f"time signature denominator must be one of {DENOMINATORS}, "
+                             f"got {denominator!r}")
+    keys = [KeySignature(*row) for row in key_signatures]
+    for beat, sharps, _ in keys:
+        _check_beat("key signature", beat)
+        _check_byte("key signature sharps", sharps, -7, 7)
+    symbols = [ChordSymbol(*row) for row in chords]
+    for beat, _ in symbols:
+        _check_beat("chord", beat)
+    return meters, keys, [(beat, parse_chord(symbol)) for beat, symbol in symbols]
+
+
+def _check_beat(what: str, beat) -> None:
+    if not isinstance(beat, numbers.Real) or not (math.isfinite(beat) and beat >= 0):
+        raise ValueError(f"a {what} needs a finite beat >= 0, got {beat!r}")
+
+
+def _ticks(beat: float) -> int:
+    return int(round(beat * TICKS_PER_BEAT))
+
+
+def _timed_track(events: list[tuple[int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
+    """A track of (tick, message) events, stably sorted by tick, with delta times."""
+    track, now = mido.MidiTrack(), 0
+    for tick, message in sorted(events, key=lambda event: event[0]):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
+
+
+def _conductor_track(qpm: float, marks) -> mido.MidiTrack:
+    """Track 0: the tempo, time signatures, key signatures and chord-symbol markers."""
+    meters, keys, chords = marks
+    events = [(0, mido.MetaMessage("set_tempo", tempo=int(round(60_000_000 / qpm))))]
+    events += [(_ticks(beat), mido.MetaMessage("time_signature", numerator=int(numerator),
+                                               denominator=int(denominator)))
+               for beat, numerator, denominator in meters]
+    events += [(_ticks(beat), mido.MetaMessage(
+        "key_signature", key=(_MINOR_KEYS if minor else _MAJOR_KEYS)[int(sharps) + 7]))
+        for beat, sharps, minor in keys]
+    events += [(_ticks(beat), mido.MetaMessage("marker", text=chord.symbol))
+               for beat, chord in chords]
+    return _timed_track(events)
+
+
+def _chord_track(chords, end: float, channel: int) -> mido.MidiTrack:
+    """The "Chords" track: one block chord per chord symbol (module docstring)."""
+    events = [(0, mido.MetaMessage("track_name", name=WRITTEN_CHORD_TRACK)),
+              (0, mido.Message("program_change", channel=channel, program=CHORD_PROGRAM))]
+    stops = [beat for beat, _ in chords[1:]] + [end]
+    for (beat, chord), stop in zip(chords, stops, strict=True):
+        if chord.root is None or stop <= beat:
+            continue
+        start, finish = _ticks(beat), max(_ticks(stop), _ticks(beat) + 1)
+        for pitch in _voicing(chord):
+            events.append((finish, mido.Message("note_off", channel=channel, note=pitch)))
+            events.append((start, mido.Message("note_on", channel=channel, note=pitch,
+                                                velocity=CHORD_VELOCITY)))
+    events.sort(key=lambda event: (event[0], event[1].type == "note_on"))  # offs first
+    return _timed_track(events)
+
+
+def _voicing(chord) -> list[int]:
+    """MIDI pitches of a block chord: the bass in octave 2, the tones closed above C3+root."""
+    bass = 36 + (chord.root if chord.bass is None else chord.bass)
+    return [bass, *sorted(48 + chord.root + (pc - chord.root) % 12 for pc in chord.tones)]
 
 
 def _note_track(notes: list[Note], program: int, channel: int, velocity: int | None):

@@ -1,0 +1,252 @@
+"""Conditioning features: what a model is told about each grid step besides the tokens.
+
+The music side computes them; the network only sees small integers, one lookup table per
+field ("one-hot parts as lookups"). The fields, in column order, by part:
+
+    part     field            size  value at a step
+    metre    bar_position       64  steps since the bar line (clipped at 63)
+             beat               16  beats since the bar line (clipped at 15)
+             beat_position      48  steps since the beat (clipped at 47)
+             meter               9  index in meter.COMMON_METERS, 8 for any other metre
+             bar_of_phrase       8  bar number mod 8 (bar 0 = the first full bar; the
+                                    pickup is bar -1, so 7)
+    key      key_tonic          12  pitch class of the tonic
+             key_mode            7  index in keys.MODE_NAMES
+    chords   chord_root         13  pitch class of the root, 12 for no chord (N.C.)
+             chord_quality      11  index in chords.QUALITY_NAMES, 10 for no chord
+
+A **Context** holds what one piece needs for all of them, small and JSON-able: its grid
+(steps per quarter), MeterMap (time signatures and bar phase), keys and chords, each as
+(beat, value) spans. `features(context, steps, parts)` turns it into a (T, F) uint8 array for
+any grid steps of the piece (step 0 = its beat 0); `transpose_features` moves the key and
+chord columns with the notes, as training's transposition needs.
+
+**Alignment** (how a model must use them): at input position t the network sees token t and
+the features of the step where the token it predicts (t + 1) acts, as Magenta's lookback
+RNN feeds the position being predicted. `sequence_features` does this: for an encoded
+sequence it computes the features at `first_step + encoding.next_steps(ids)`, where
+first_step = `encoding.first_step(cols)` (encodings trim leading silence) and next_steps is
+t + 1 for the melody encoding and, for the performance encoding, the time after token t
+(its time plus its TIME_SHIFT). When sampling, the step of the next token is known before
+drawing it (melody: one more; performance: the time after the token just drawn).
+
+**Where contexts come from**: `piece_context` reads a piece: its time signatures with the
+estimated bar phase (composer.music.phase), its keys (keys.piece_keys), and its chord symbols
+if it has any, else chords inferred from its notes (harmony.infer_chords, chord_source
+"inferred"). Inferred chords look at the very notes a model predicts: an NLL measured with
+them is not comparable with that of a model that does not see them. `user_context` builds
+one from a user's settings ("6/8", "D major", "Am F C G") for sampling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from composer.constants import MAX_PIECE_BEATS
+from composer.errors import MusicError
+from composer.music.chords import NO_CHORD, QUALITY_NAMES, Chord, parse_chord, parse_progression
+from composer.music.encoding import Encoding
+from composer.music.harmony import infer_chords, progression_spans, symbol_spans
+from composer.music.keys import MODE_NAMES, Key, parse_key, piece_keys
+from composer.music.meter import (
+    COMMON_METERS,
+    MeterMap,
+    meter_id,
+    meter_map,
+    parse_meter,
+    single_meter,
+)
+from composer.music.notes import Piece
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    size: int  # values 0..size-1: the rows of its lookup table
+    part: str  # "metre", "key" or "chords"
+
+
+PARTS = ("metre", "key", "chords")
+FIELDS = (
+    Field("bar_position", 64, "metre"),
+    Field("beat", 16, "metre"),
+    Field("beat_position", 48, "metre"),
+    Field("meter", len(COMMON_METERS) + 1, "metre"),
+    Field("bar_of_phrase", 8, "metre"),
+    Field("key_tonic", 12, "key"),
+    Field("key_mode", len(MODE_NAMES), "key"),
+    Field("chord_root", 13, "chords"),
+    Field("chord_quality", len(QUALITY_NAMES) + 1, "chords"),
+)
+NO_ROOT, NO_QUALITY = 12, len(QUALITY_NAMES)  # the values of no chord
+CHORD_SOURCES = ("file", "inferred", "given", "none")
+
+
+def check_parts(parts: Iterable[str] | str) -> tuple[str, ...]:
+    """The parts in PARTS order; "metre,key" is read as two parts. MusicError if unknown."""
+    names = parts.split(",") if isinstance(parts, str) else list(parts)
+    names = [name.strip() for name in names if name.strip()]
+    unknown = [name for name in names if name not in PARTS]
+    if unknown:
+        raise MusicError(f"unknown conditioning part {unknown[0]!r}; choose from "
+                         f"{', '.join(PARTS)}")
+    return tuple(part for part in PARTS if part in names)
+
+
+def fields(parts: Iterable[str] | str) -> tuple[Field, ...]:
+    """The fields of these parts, in column order (their sizes size the lookup tables)."""
+    chosen = check_parts(parts)
+    return tuple(f for f in FIELDS if f.part in chosen)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the features of one piece need (see the module docstring)."""
+
+    steps_per_quarter: int  # the grid the steps count
+    meter: MeterMap
+    keys: tuple[tuple[float, Key], ...]  # (beat, key) spans; the first from beat 0
+    chords: tuple[tuple[float, Chord], ...] = ()  # (beat, chord) spans; N.C. before the first
+    chord_source: str = "none"  # one of CHORD_SOURCES
+
+    def __post_init__(self):
+        if not 1 <= self.steps_per_quarter <= 48:
+            raise ValueError(f"steps_per_quarter must be 1..48, got {self.steps_per_quarter}")
+        if not self.keys or self.keys[0][0] != 0:
+            raise ValueError("a Context needs a key from beat 0")
+        if self.chord_source not in CHORD_SOURCES:
+            raise ValueError(f"chord_source must be one of {CHORD_SOURCES}, "
+                             f"got {self.chord_source!r}")
+
+    def to_json(self) -> dict:
+        return {
+            "steps_per_quarter": self.steps_per_quarter,
+            "meter": self.meter.to_json(),
+            "keys": [[float(beat), key.name] for beat, key in self.keys],
+            "chords": [[float(beat), chord.symbol] for beat, chord in self.chords],
+            "chord_source": self.chord_source,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Context:
+        return cls(
+            steps_per_quarter=int(data["steps_per_quarter"]),
+            meter=MeterMap.from_json(data["meter"]),
+            keys=tuple((float(beat), parse_key(name)) for beat, name in data["keys"]),
+            chords=tuple((float(beat), parse_chord(symbol)) for beat, symbol in data["chords"]),
+            chord_source=str(data.get("chord_source", "none")),
+        )
+
+
+# --- Building contexts ------------------------------------------------------------------
+
+
+def piece_context(piece: Piece, steps_per_quarter: int, *, infer: bool = True,
+                  per: str = "bar") -> Context:
+    """The context of a piece (module docstring); chords inferred per bar or half bar when
+    the piece has no chord symbols and `infer` is true."""
+    meter = meter_map(piece)
+    keys = tuple(piece_keys(piece))
+    chords, source = tuple(symbol_spans(piece.chords)), "file"
+    if not chords:
+        chords, source = (), "none"
+        if infer and piece.notes:
+            chords = tuple(infer_chords(piece.notes, meter, keys[0][1], per))
+            source = "inferred"
+    return Context(steps_per_quarter, meter, keys, chords, source)
+
+
+def user_context(*, meter: str | tuple[int, int] | None = None, key: str | Key | None = None,
+                 chords: str | None = None, steps_per_quarter: int = 4,
+                 beats: float = MAX_PIECE_BEATS) -> Context:
+    """A context from a user's settings: metre "6/8" (default 4/4), key "D major" (default
+    C major), chords "Am F C G" (composer.music.chords.parse_progression; default none),
+    bars from step 0 (no pickup), the progression repeated over `beats` beats."""
+    time_signature = parse_meter(meter) if isinstance(meter, str) else (meter or (4, 4))
+    meter_map_ = single_meter(time_signature)
+    tonality = parse_key(key) if isinstance(key, str) else (key or Key(0, "major"))
+    spans: tuple = ()
+    if chords is not None:
+        spans = tuple(progression_spans(parse_progression(chords), meter_map_, beats))
+    return Context(steps_per_quarter, meter_map_, ((0.0, tonality),), spans,
+                   "given" if spans else "none")
+
+
+# --- Features -----------------------------------------------------------------------------
+
+
+def features(context: Context, steps: np.ndarray, parts: Iterable[str] | str) -> np.ndarray:
+    """(T, F) uint8 features of the grid steps (T,) of the piece; F = len(fields(parts))."""
+    steps = np.asarray(steps, dtype=np.int64).reshape(-1)
+    columns = []
+    for part in check_parts(parts):
+        columns += {"metre": _metre_columns, "key": _key_columns,
+                    "chords": _chord_columns}[part](context, steps)
+    if not columns:
+        return np.zeros((steps.size, 0), dtype=np.uint8)
+    return np.stack(columns, axis=1).astype(np.uint8)
+
+
+def _metre_columns(context: Context, steps: np.ndarray) -> list[np.ndarray]:
+    spq = context.steps_per_quarter
+    position, _, beat, segment = context.meter.positions(steps, spq)
+    meters = np.array([meter_id((c.numerator, c.denominator)) for c in context.meter.changes])
+    sizes = {f.name: f.size for f in FIELDS}
+    return [
+        np.minimum(position, sizes["bar_position"] - 1),
+        np.minimum(position // beat, sizes["beat"] - 1),
+        np.minimum(position % beat, sizes["beat_position"] - 1),
+        meters[segment],
+        context.meter.bar_numbers(steps, spq) % sizes["bar_of_phrase"],
+    ]
+
+
+def _span_index(context: Context, spans: Sequence[tuple[float, object]], steps: np.ndarray):
+    """Index of the span sounding at each step (-1 before the first)."""
+    starts = np.array([round(beat * context.steps_per_quarter) for beat, _ in spans])
+    return np.searchsorted(starts, steps, side="right") - 1
+
+
+def _key_columns(context: Context, steps: np.ndarray) -> list[np.ndarray]:
+    index = np.maximum(_span_index(context, context.keys, steps), 0)  # the first from beat 0
+    tonics = np.array([key.tonic for _, key in context.keys])
+    modes = np.array([MODE_NAMES.index(key.mode) for _, key in context.keys])
+    return [tonics[index], modes[index]]
+
+
+def _chord_columns(context: Context, steps: np.ndarray) -> list[np.ndarray]:
+    spans = [(0.0, NO_CHORD)] if not context.chords else context.chords
+    index = _span_index(context, spans, steps)  # -1 before the first span picks ...
+    chords = [chord for _, chord in spans] + [NO_CHORD]  # ... this last entry
+    roots = np.array([NO_ROOT if c.root is None else c.root for c in chords])
+    qualities = np.array([NO_QUALITY if c.root is None else QUALITY_NAMES.index(c.quality)
+                          for c in chords])
+    return [roots[index], qualities[index]]
+
+
+def sequence_features(context: Context, encoding: Encoding, ids, first_step: int,
+                      parts: Iterable[str] | str) -> np.ndarray:
+    """(T, F) features to feed beside token ids (T,) that start at piece step `first_step`:
+    input t gets the features of the step of token t + 1 (module docstring, "Alignment")."""
+    return features(context, first_step + encoding.next_steps(ids), parts)
+
+
+def transpose_features(feats: np.ndarray, parts: Iterable[str] | str, shift: int) -> np.ndarray:
+    """The features of the same music moved by `shift` semitones: key tonic and chord root
+    move mod 12, no chord stays no chord; the metre columns are unchanged. A new array."""
+    names = [f.name for f in fields(parts)]
+    if feats.ndim != 2 or feats.shape[1] != len(names):
+        raise ValueError(f"features of parts {check_parts(parts)} need {len(names)} columns, "
+                         f"got shape {feats.shape}")
+    moved = feats.copy()
+    if "key_tonic" in names:
+        column = names.index("key_tonic")
+        moved[:, column] = (feats[:, column].astype(np.int64) + shift) % 12
+    if "chord_root" in names:
+        column = names.index("chord_root")
+        roots = feats[:, column].astype(np.int64)
+        moved[:, column] = np.where(roots == NO_ROOT, NO_ROOT, (roots + shift) % 12)
+    return moved
