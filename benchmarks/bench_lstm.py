@@ -1,14 +1,21 @@
 """Time one LSTM training step and sampling: composer's fused layer, the course-style
 per-gate float64 functions, and PyTorch (when installed), side by side in one run.
 
-    python benchmarks/bench_lstm.py            # table of medians and ratios
-    python benchmarks/bench_lstm.py --json     # machine-readable
+    python benchmarks/bench_lstm.py                   # table of medians and ratios
+    python benchmarks/bench_lstm.py --json            # machine-readable
+    python benchmarks/bench_lstm.py --only condition  # the conditioned model's cost alone
 
 A training step is forward + softmax cross-entropy over every step + backward,
 for one layer of H units on token ids from a vocabulary of V, batch N, T steps.
 On a 2-core machine, idle BLAS and torch worker threads spin and steal the other
 library's cores, so the libraries are timed in alternating blocks of calls with
 short pauses between them, and each figure is the median over the blocks.
+
+The conditioning section times the same training step with and without the
+conditioning input of layer 0 (composer.nn.condition), at a melody vocabulary and
+six fields of 100 rows in all: "cond" with features shaped like music (metre and
+key fixed per piece, the position in the bar counting from a pickup, a chord per
+bar), "cond random" with every field drawn afresh at every step (the worst case).
 """
 
 from __future__ import annotations
@@ -30,6 +37,11 @@ from composer.nn.lstm import Workspace  # noqa: E402
 VOCAB = 96  # tokens: about the size of the melody vocabulary plus headroom
 TRAIN_SIZES = [(128, 1, 100), (256, 32, 100), (256, 64, 100), (512, 64, 100)]  # (H, N, T)
 SAMPLE_HIDDEN, SAMPLE_STEPS = 256, 200
+MELODY_VOCAB = 50  # the melody encoding's vocabulary
+COND_TRAIN_SIZES = [(256, 32, 64), (256, 32, 100), (256, 64, 64), (256, 64, 100)]  # (H, N, T)
+COND_SIZES = {"position": 48, "metre": 8, "tonic": 12, "mode": 7, "chord root": 13,
+              "chord quality": 12}  # 100 rows of Wc0
+BAR_STEPS = [8, 12, 16, 16, 12, 18, 24, 24]  # per metre: 2/4 3/4 4/4 2/2 6/8 9/8 12/8 3/2
 PAUSE = 0.05  # seconds between blocks, so idle worker threads go back to sleep
 
 
@@ -47,6 +59,61 @@ def composer_train_step(H, N, T, rng):
         logits, _, cache = model.forward(params, ids, state, workspace=workspace)
         _, dlogits = model.cross_entropy(logits, targets)
         model.backward(params, dlogits, cache)
+
+    return run
+
+
+def musical_cond(T, N, rng):
+    """(T, N, 6) fields shaped like music: per lane (a piece) one metre and key, the
+    position in the bar from a random pickup, a chord per bar (root 12: no chord)."""
+    metre = rng.integers(0, len(BAR_STEPS), N)
+    bar_steps = np.array(BAR_STEPS)[metre]
+    steps = np.arange(T)[:, None] + rng.integers(0, bar_steps)  # (T, N): from the pickup
+    bar, position = steps // bar_steps, steps % bar_steps
+    lanes = np.arange(N)
+    roots = rng.integers(0, 13, (bar.max() + 1, N))[bar, lanes]
+    qualities = rng.integers(0, 12, (bar.max() + 1, N))[bar, lanes]
+    tonic, mode = rng.integers(0, 12, N), rng.integers(0, 7, N)
+    fixed = [np.broadcast_to(v, (T, N)) for v in (metre, tonic, mode)]
+    return np.stack([position, *fixed, roots, qualities], axis=-1)
+
+
+def random_cond(T, N, rng):
+    """(T, N, 6) fields drawn afresh at every step: the conditioned model's worst case."""
+    return np.stack([rng.integers(0, size, (T, N)) for size in COND_SIZES.values()], axis=-1)
+
+
+def conditioned_train_step(H, N, T, rng, make_cond):
+    """The training step at a melody vocabulary, conditioned on cond from make_cond,
+    or plain (as before conditioning existed) when make_cond is None."""
+    sizes = COND_SIZES if make_cond else ()
+    params = model.init_params(MELODY_VOCAB, H, 1, rng, cond_sizes=sizes)
+    ids = rng.integers(0, MELODY_VOCAB, (T, N))
+    targets = rng.integers(0, MELODY_VOCAB, (T, N))
+    cond = make_cond(T, N, rng) if make_cond else None
+    state = model.zero_state(params, N)
+    workspace = Workspace()
+
+    def run():
+        logits, _, cache = model.forward(params, ids, state, workspace=workspace, cond=cond,
+                                         cond_sizes=sizes or None)
+        _, dlogits = model.cross_entropy(logits, targets)
+        model.backward(params, dlogits, cache)
+
+    return run
+
+
+def conditioned_sampling(rng, conditioned):
+    sizes = COND_SIZES if conditioned else ()
+    params = model.init_params(MELODY_VOCAB, SAMPLE_HIDDEN, 1, rng, cond_sizes=sizes)
+    cond = musical_cond(SAMPLE_STEPS, 1, rng) if conditioned else [None] * SAMPLE_STEPS
+
+    def run():
+        state = model.zero_state(params, 1)
+        token = np.zeros(1, dtype=np.int64)
+        for t in range(SAMPLE_STEPS):
+            logits, state = model.step(params, token, state, cond[t], sizes or None)
+            token = logits.argmax(axis=1)
 
     return run
 
@@ -154,6 +221,27 @@ def have_torch():
     return True
 
 
+def condition_benchmark(blocks):
+    """Rows of plain and conditioned timings at the same sizes, with their ratios."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for H, N, T in COND_TRAIN_SIZES:
+        runs = {"plain": conditioned_train_step(H, N, T, rng, None),
+                "cond": conditioned_train_step(H, N, T, rng, musical_cond),
+                "cond random": conditioned_train_step(H, N, T, rng, random_cond)}
+        times = time_interleaved(runs, blocks, dict.fromkeys(runs, 3))
+        rows.append({"task": "train", "hidden": H, "batch": N, "steps": T, **times})
+    runs = {"plain": conditioned_sampling(rng, False), "cond": conditioned_sampling(rng, True)}
+    times = time_interleaved(runs, blocks, dict.fromkeys(runs, 2))
+    rows.append({"task": "sample", "hidden": SAMPLE_HIDDEN, "batch": 1, "steps": SAMPLE_STEPS,
+                 **times})
+    for row in rows:
+        row["cond/plain"] = row["cond"] / row["plain"]
+        if "cond random" in row:
+            row["random/plain"] = row["cond random"] / row["plain"]
+    return rows
+
+
 def benchmark(blocks, with_torch):
     rng = np.random.default_rng(0)
     rows = []
@@ -209,17 +297,41 @@ def print_table(rows):
           "composer/torch < 1 means composer is faster)")
 
 
+def print_condition_table(rows):
+    print(f"conditioning: V={MELODY_VOCAB}, {len(COND_SIZES)} fields, "
+          f"{sum(COND_SIZES.values())} rows; OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS')}")
+    print(f"{'task':6} {'H':>4} {'N':>3} {'T':>4} {'plain ms':>9} {'cond ms':>8} "
+          f"{'random ms':>10} {'cond/plain':>11} {'random/plain':>13}")
+    for r in rows:
+        print(f"{r['task']:6} {r['hidden']:>4} {r['batch']:>3} {r['steps']:>4} "
+              f"{_ms(r, 'plain'):>9} {_ms(r, 'cond'):>8} {_ms(r, 'cond random'):>10} "
+              f"{_ratio(r, 'cond/plain'):>11} {_ratio(r, 'random/plain'):>13}")
+    print("(cond: metre and key fixed per piece, position from a pickup, a chord per bar; "
+          "random: every field new at every step)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     parser.add_argument("--blocks", type=int, default=9, help="timed blocks per library")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--only", choices=["libraries", "condition"],
+                        help="run one section: the libraries compared, or conditioning")
     args = parser.parse_args()
-    rows = benchmark(args.blocks, have_torch() and not args.no_torch)
+    rows, cond_rows = [], []
+    if args.only != "condition":
+        rows = benchmark(args.blocks, have_torch() and not args.no_torch)
+    if args.only != "libraries":
+        cond_rows = condition_benchmark(args.blocks)
     if args.json:
-        print(json.dumps({"blas": blas_description(), "results": rows}, indent=2))
-    else:
+        print(json.dumps({"blas": blas_description(), "results": rows,
+                          "condition": cond_rows}, indent=2))
+        return
+    if rows:
         print_table(rows)
+    if cond_rows:
+        print_condition_table(cond_rows)
 
 
 if __name__ == "__main__":
