@@ -15,7 +15,11 @@ The conditioning section times the same training step with and without the
 conditioning input of layer 0 (composer.nn.condition), at a melody vocabulary and
 six fields of 100 rows in all: "cond" with features shaped like music (metre and
 key fixed per piece, the position in the bar counting from a pickup, a chord per
-bar), "cond random" with every field drawn afresh at every step (the worst case).
+bar), "cond random" with every field drawn afresh at every step (the worst case),
+"plain" without conditioning, and "main" the plain step with layer 0's lookup as it
+was before conditioning (np.take's buffered default mode), the issue's baseline.
+On a busy machine, `OPENBLAS_NUM_THREADS=1 ... --clock cpu` times by the process's
+CPU time, which other programs' load disturbs much less than the wall clock.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from composer.nn import model, rnn  # noqa: E402
-from composer.nn.lstm import Workspace  # noqa: E402
+from composer.nn.lstm import Workspace, workspace_array  # noqa: E402
 
 VOCAB = 96  # tokens: about the size of the melody vocabulary plus headroom
 TRAIN_SIZES = [(128, 1, 100), (256, 32, 100), (256, 64, 100), (512, 64, 100)]  # (H, N, T)
@@ -83,9 +87,9 @@ def random_cond(T, N, rng):
     return np.stack([rng.integers(0, size, (T, N)) for size in COND_SIZES.values()], axis=-1)
 
 
-def conditioned_train_step(H, N, T, rng, make_cond):
+def conditioned_train_step(H, N, T, rng, make_cond, lookup=None):
     """The training step at a melody vocabulary, conditioned on cond from make_cond,
-    or plain (as before conditioning existed) when make_cond is None."""
+    or plain when make_cond is None; lookup replaces layer 0's lookup if given."""
     sizes = COND_SIZES if make_cond else ()
     params = model.init_params(MELODY_VOCAB, H, 1, rng, cond_sizes=sizes)
     ids = rng.integers(0, MELODY_VOCAB, (T, N))
@@ -100,7 +104,21 @@ def conditioned_train_step(H, N, T, rng, make_cond):
         _, dlogits = model.cross_entropy(logits, targets)
         model.backward(params, dlogits, cache)
 
-    return run
+    def with_lookup():
+        usual, model.input_gates = model.input_gates, lookup
+        try:
+            run()
+        finally:
+            model.input_gates = usual
+
+    return with_lookup if lookup else run
+
+
+def main_lookup(table, ids, Wc0=None, plan=None, workspace=None):  # noqa: N803
+    """Layer 0's lookup as it was before conditioning (main at fd4cbf3)."""
+    xg = workspace_array(workspace, "xg0", ids.shape + table.shape[1:], table.dtype)
+    np.take(table, ids, axis=0, out=xg)
+    return xg
 
 
 def conditioned_sampling(rng, conditioned):
@@ -198,17 +216,17 @@ def torch_sampling(rng):
 # --- timing ------------------------------------------------------------------
 
 
-def time_interleaved(runs, blocks, calls_per_block):
+def time_interleaved(runs, blocks, calls_per_block, clock=time.perf_counter):
     """Median seconds per call of each run, timed in alternating blocks."""
     samples = {name: [] for name in runs}
     for run in runs.values():
         run()  # warm up: allocations, BLAS threads, torch's first-call setup
     for _ in range(blocks):
         for name, run in runs.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(calls_per_block[name]):
                 run()
-            samples[name].append((time.perf_counter() - start) / calls_per_block[name])
+            samples[name].append((clock() - start) / calls_per_block[name])
             time.sleep(PAUSE)
     return {name: statistics.median(s) for name, s in samples.items()}
 
@@ -221,23 +239,26 @@ def have_torch():
     return True
 
 
-def condition_benchmark(blocks):
+def condition_benchmark(blocks, clock):
     """Rows of plain and conditioned timings at the same sizes, with their ratios."""
     rng = np.random.default_rng(0)
     rows = []
     for H, N, T in COND_TRAIN_SIZES:
-        runs = {"plain": conditioned_train_step(H, N, T, rng, None),
+        runs = {"main": conditioned_train_step(H, N, T, rng, None, main_lookup),
+                "plain": conditioned_train_step(H, N, T, rng, None),
                 "cond": conditioned_train_step(H, N, T, rng, musical_cond),
                 "cond random": conditioned_train_step(H, N, T, rng, random_cond)}
-        times = time_interleaved(runs, blocks, dict.fromkeys(runs, 3))
+        times = time_interleaved(runs, blocks, dict.fromkeys(runs, 2), clock)
         rows.append({"task": "train", "hidden": H, "batch": N, "steps": T, **times})
     runs = {"plain": conditioned_sampling(rng, False), "cond": conditioned_sampling(rng, True)}
-    times = time_interleaved(runs, blocks, dict.fromkeys(runs, 2))
+    times = time_interleaved(runs, blocks, dict.fromkeys(runs, 2), clock)
     rows.append({"task": "sample", "hidden": SAMPLE_HIDDEN, "batch": 1, "steps": SAMPLE_STEPS,
                  **times})
     for row in rows:
         row["cond/plain"] = row["cond"] / row["plain"]
-        if "cond random" in row:
+        if "main" in row:
+            row["cond/main"] = row["cond"] / row["main"]
+            row["plain/main"] = row["plain"] / row["main"]
             row["random/plain"] = row["cond random"] / row["plain"]
     return rows
 
@@ -297,18 +318,21 @@ def print_table(rows):
           "composer/torch < 1 means composer is faster)")
 
 
-def print_condition_table(rows):
+def print_condition_table(rows, clock_name):
     print(f"conditioning: V={MELODY_VOCAB}, {len(COND_SIZES)} fields, "
-          f"{sum(COND_SIZES.values())} rows; OPENBLAS_NUM_THREADS="
+          f"{sum(COND_SIZES.values())} rows; {clock_name} time; OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS')}")
-    print(f"{'task':6} {'H':>4} {'N':>3} {'T':>4} {'plain ms':>9} {'cond ms':>8} "
-          f"{'random ms':>10} {'cond/plain':>11} {'random/plain':>13}")
+    columns = [("main ms", "main", _ms), ("plain ms", "plain", _ms), ("cond ms", "cond", _ms),
+               ("random ms", "cond random", _ms), ("cond/plain", "cond/plain", _ratio),
+               ("cond/main", "cond/main", _ratio), ("plain/main", "plain/main", _ratio),
+               ("random/plain", "random/plain", _ratio)]
+    print(f"{'task':6} {'H':>4} {'N':>3} {'T':>4} " + " ".join(f"{c:>12}" for c, _, _ in columns))
     for r in rows:
         print(f"{r['task']:6} {r['hidden']:>4} {r['batch']:>3} {r['steps']:>4} "
-              f"{_ms(r, 'plain'):>9} {_ms(r, 'cond'):>8} {_ms(r, 'cond random'):>10} "
-              f"{_ratio(r, 'cond/plain'):>11} {_ratio(r, 'random/plain'):>13}")
+              + " ".join(f"{show(r, key):>12}" for _, key, show in columns))
     print("(cond: metre and key fixed per piece, position from a pickup, a chord per bar; "
-          "random: every field new at every step)")
+          "random: every field new at every step;\n main: the plain step with the lookup "
+          "as before conditioning)")
 
 
 def main():
@@ -318,12 +342,16 @@ def main():
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--only", choices=["libraries", "condition"],
                         help="run one section: the libraries compared, or conditioning")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="conditioning section: wall clock, or the process's CPU time "
+                             "(steadier on a busy machine; use with OPENBLAS_NUM_THREADS=1)")
     args = parser.parse_args()
     rows, cond_rows = [], []
     if args.only != "condition":
         rows = benchmark(args.blocks, have_torch() and not args.no_torch)
     if args.only != "libraries":
-        cond_rows = condition_benchmark(args.blocks)
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
+        cond_rows = condition_benchmark(args.blocks, clock)
     if args.json:
         print(json.dumps({"blas": blas_description(), "results": rows,
                           "condition": cond_rows}, indent=2))
@@ -331,7 +359,7 @@ def main():
     if rows:
         print_table(rows)
     if cond_rows:
-        print_condition_table(cond_rows)
+        print_condition_table(cond_rows, args.clock)
 
 
 if __name__ == "__main__":

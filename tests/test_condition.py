@@ -6,7 +6,7 @@ import pytest
 from gradcheck import numerical_gradient, relative_error
 
 from composer.nn import model, rnn
-from composer.nn.condition import _combinations, condition_rows, plan_rows
+from composer.nn.condition import FAST_SHARE, _combinations, condition_rows, plan_rows
 from composer.nn.optim import Adam
 
 T, N, H, V = 8, 3, 4, 7
@@ -34,13 +34,22 @@ def random_cond(rng, steps=T, lanes=N):
     return np.stack([rng.integers(0, s, (steps, lanes)) for s in SIZES.values()], axis=-1)
 
 
-def test_musical_cond_takes_each_path_of_the_plan(rng):
+def repetitive_cond(rng, steps=T, lanes=N):
+    """musical_cond over 4 times as many steps: with 3 tokens, few (token, position)
+    pairs, which the forward pass then sums first."""
+    return musical_cond(rng, 4 * steps, lanes)
+
+
+def test_each_path_of_the_plan_is_taken(rng):
     rows = condition_rows(np.zeros((9, 16)), musical_cond(rng), SIZES, (T, N))
     plan = plan_rows(rows, 9)
     assert plan.constant.tolist() == [True, False, False]  # lane sums in the backward pass
     assert plan.slow.tolist() == [True, True, False]  # summed combinations in the forward
     plan = plan_rows(condition_rows(np.zeros((9, 16)), random_cond(rng), SIZES, (T, N)), 9)
     assert not plan.slow.any()
+    ids, cond = rng.integers(0, 3, (4 * T, N)), repetitive_cond(rng)
+    first, _ = _combinations([ids.reshape(-1), cond[..., 2].reshape(-1)], 9)
+    assert len(first) <= ids.size // FAST_SHARE  # (token, position) pairs summed first
 
 
 def perturbed_params(rng, layers, cond_sizes=SIZES):
@@ -51,12 +60,15 @@ def perturbed_params(rng, layers, cond_sizes=SIZES):
 
 
 @pytest.mark.parametrize("layers, dropout, make_cond", [
-    (1, 0.0, musical_cond), (1, 0.0, random_cond), (2, 0.3, musical_cond), (2, 0.3, random_cond),
+    (1, 0.0, musical_cond), (1, 0.0, random_cond), (1, 0.0, repetitive_cond),
+    (2, 0.3, musical_cond), (2, 0.3, random_cond),
 ])
 def test_gradient_check_every_parameter_and_state_with_conditioning(rng, layers, dropout,
                                                                     make_cond):
     params = perturbed_params(rng, layers)
-    ids, targets, cond = rng.integers(0, V, (T, N)), rng.integers(0, V, (T, N)), make_cond(rng)
+    cond = make_cond(rng)
+    ids = rng.integers(0, 3 if make_cond is repetitive_cond else V, cond.shape[:2])
+    targets = rng.integers(0, V, ids.shape)
     state = [(rng.standard_normal((N, H)), rng.standard_normal((N, H))) for _ in range(layers)]
     dstate = [(rng.standard_normal((N, H)), rng.standard_normal((N, H))) for _ in range(layers)]
 
@@ -80,11 +92,14 @@ def test_gradient_check_every_parameter_and_state_with_conditioning(rng, layers,
         assert relative_error(dc0, numerical_gradient(lambda: run()[0], c0)) < 1e-6
 
 
-def test_conditioned_model_agrees_with_course_lstm_on_one_hot_inputs(rng):
+@pytest.mark.parametrize("make_cond", [musical_cond, random_cond, repetitive_cond])
+def test_conditioned_model_agrees_with_course_lstm_on_one_hot_inputs(rng, make_cond):
     """The lookups are the one-hot definition: x = [one-hot(token); one-hot of each field]
     times [Wx0; Wc0], run through the course's reference LSTM."""
     params = perturbed_params(rng, 1)
-    ids, cond = rng.integers(0, V, (T, N)), musical_cond(rng)
+    cond = make_cond(rng)
+    ids = rng.integers(0, 3, cond.shape[:2])
+    T, N = ids.shape
     a0 = rng.standard_normal((N, H))
     logits, _, _ = model.forward(params, ids, [(a0, np.zeros((N, H)))], cond=cond,
                                  cond_sizes=SIZES)

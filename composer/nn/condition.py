@@ -17,9 +17,9 @@ the training settings keep the sizes. Wc0 alone cannot tell them (only their sum
 
 Speed (measured, benchmarks/bench_lstm.py --only condition): passes over the
 (T, N, G) gates are what conditioning costs, so the work follows the data, exactly:
-- forward: a step adds one row per fast field (position in the bar) and a single
-  row for all its slow fields (metre, key, chord: a few combinations per piece,
-  summed first), a chunk of steps at a time, in cache;
+- forward: a step adds one row for all its slow fields (metre, key, chord: a few
+  combinations per piece, summed first) to the rows of its token and fast fields
+  (position in the bar), a chunk of steps at a time, in cache;
 - backward: fields constant in time in every lane take their gradient from the
   per-lane sums of the gate gradient (which give db0 too); the others share the
   token's one-hot matrix product, with a row per value present in the window.
@@ -37,6 +37,8 @@ from composer.nn.lstm import workspace_array, workspace_rows
 
 CHUNK_BYTES = 1 << 17  # gates summed this much at a time, so that it stays in cache
 SLOW_RUN = 8  # steps: a field that keeps its value this long on average is "slow"
+FAST_SHARE = 4  # token and fast fields summed first if at most 1/4 as many combinations
+# as steps (measured at H=256, N=64, T=100: -8% of the forward pass; more cost more)
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,11 +151,11 @@ def input_gates(table, ids, Wc0=None, plan=None, workspace=None):  # noqa: N803
     """Layer 0's input gates (T, N, G): table[ids] plus the conditioning rows of each step.
 
     table: (V, G) token rows with the bias folded in; ids: (T, N) token ids.
-    Without a plan this is one lookup, as before conditioning existed. With one, a
-    step adds the row of each fast field, and one row for all its slow fields:
-    their combinations present in the window (a few per piece) are summed first.
-    Passes over the (T, N, G) gates are what costs, so they are summed a chunk of
-    steps at a time, in cache.
+    Without a plan this is one lookup, as before conditioning existed. With one,
+    passes over the (T, N, G) gates are what costs, so a step sums few rows: one for
+    all its slow fields (their combinations present in the window, a few per piece,
+    summed first), one for its token and fast fields when their combinations are
+    few too (else one each), a chunk of steps at a time, in cache.
     """
     T, N = ids.shape
     G = table.shape[1]
@@ -163,27 +165,33 @@ def input_gates(table, ids, Wc0=None, plan=None, workspace=None):  # noqa: N803
         np.take(table, ids, axis=0, out=xg, mode="clip")  # "clip": checked, and unbuffered
         return xg
     fast, slow = plan.rows[..., ~plan.slow], plan.rows[..., plan.slow]  # (T, N, .)
-    lookups = [(table, ids.reshape(-1))]  # [(rows (K, G), index (T*N,))]
-    lookups += [(Wc0, fast[..., b].reshape(-1)) for b in range(fast.shape[-1])]
+    token_and_fast = [(table, ids.reshape(-1))]  # [(rows (K, G), index (T*N,))]
+    token_and_fast += [(Wc0, fast[..., b].reshape(-1)) for b in range(fast.shape[-1])]
+    lookups = _combined(token_and_fast, T * N // FAST_SHARE, workspace, "cond.fast")
     if slow.shape[-1]:
-        lookups.append(_combined_rows(Wc0, slow, workspace))
+        slow_fields = [(Wc0, slow[..., b].reshape(-1)) for b in range(slow.shape[-1])]
+        lookups += _combined(slow_fields, T * N, workspace, "cond.slow")
     _sum_lookups(xg.reshape(T * N, G), lookups, workspace)
     return xg
 
 
-def _combined_rows(Wc0, rows, workspace):  # noqa: N803
-    """(summed (K, G), index (T*N,)): one summed row of Wc0 per combination of the
-    fields' rows present in the window, and each step's combination.
+def _combined(lookups, most, workspace, name):
+    """[(summed (K, G), index (M,))]: one summed row per combination of the lookups'
+    rows present, and each position's combination; the lookups themselves when
+    there is one, or more than `most` combinations (building them would cost more).
 
-    rows: (T, N, B) rows of Wc0. A single field needs no sums: (Wc0, its rows).
+    lookups: [(table (R, G), index (M,))], the index in range of its table.
     """
-    columns = [rows[..., b].reshape(-1) for b in range(rows.shape[-1])]
-    if len(columns) == 1:
-        return Wc0, columns[0]
-    first, combination = _combinations(columns, len(Wc0))  # first: a step of each
-    summed = workspace_rows(workspace, "cond.summed", len(first), Wc0.shape[1:], Wc0.dtype)
-    _sum_lookups(summed, [(Wc0, column[first]) for column in columns], workspace)
-    return summed, combination
+    if len(lookups) == 1:
+        return lookups
+    first, combination = _combinations([index for _, index in lookups],
+                                       max(len(table) for table, _ in lookups))
+    if len(first) > most:
+        return lookups
+    table = lookups[0][0]
+    summed = workspace_rows(workspace, name, len(first), table.shape[1:], table.dtype)
+    _sum_lookups(summed, [(rows, index[first]) for rows, index in lookups], workspace)
+    return [(summed, combination)]
 
 
 def _check_ids(ids, vocab_size):
