@@ -10,12 +10,19 @@ Parameters (a flat dict of arrays, saved as-is in checkpoints):
     Wc0 (C, 4H)    only in a conditioned model: the rows of the conditioning fields,
                    added to layer 0's input (composer.nn.condition); C = sum(cond_sizes)
 Conditioning: a model made with `init_params(..., cond_sizes=sizes)` takes cond, the
-field values of every step, in `forward` (T, N, F) and `step` (N, F), always with the
-same cond_sizes, which the caller keeps (the training settings save them):
+field values of every step (small ints, field f in 0..size_f - 1), in `forward`
+(T, N, F) and `step` (N, F), always with the same cond_sizes (a sequence of ints, or
+a mapping {name: size} whose names errors then use), which the caller keeps, e.g. in
+the training settings: the checkpoint's arrays hold Wc0, not the sizes.
     training   forward(params, ids, state, ..., cond=c, cond_sizes=s), then backward
-               as usual: grads has dWc0;
+               as usual: grads has dWc0, which the optimiser updates like the rest;
     scoring    forward over chunks ids[a:b], cond[a:b] with the state carried;
-    sampling   forward over the primer, then step(params, ids[t], state, cond[t], s).
+    sampling   forward over the primer, then step(params, ids[t], state, c[t], s).
+cond[t] goes in with ids[t] to predict ids[t + 1], so it should describe step t + 1,
+the one being predicted (Magenta's lookback RNN feeds the next step's bar position
+likewise): with per-token features F_k of a window ids = w[:, :-1].T, pass
+cond = F[:, 1:].transpose(1, 0, 2). On padding, repeating the last real values keeps
+fields constant, which is faster (padding steps are masked out of the loss anyway).
 Dropout (inverted) is applied to the output of every layer, so between layers and
 before the head, never on the recurrent connections (Zaremba et al., 2014).
 """
