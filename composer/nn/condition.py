@@ -209,12 +209,12 @@ def _sum_lookups(out, lookups, workspace):
     """
     chunk = max(1, CHUNK_BYTES // out[0].nbytes)  # rows of out at a time, kept in cache
     part = workspace_rows(workspace, "cond.part", min(chunk, len(out)), out.shape[1:], out.dtype)
+    (first_rows, first_index), *others = lookups
     for start in range(0, len(out), chunk):
-        x = out[start : start + chunk]
-        (rows, index), *others = lookups
-        np.take(rows, index[start : start + chunk], axis=0, out=x, mode="clip")
-        for rows, index in others:
-            np.take(rows, index[start : start + chunk], axis=0, out=part[: len(x)], mode="clip")
+        x, stop = out[start : start + chunk], start + chunk
+        first_rows.take(first_index[start:stop], axis=0, out=x, mode="clip")
+        for rows, index in others:  # the method: np.take's wrapper costs a call each time
+            rows.take(index[start:stop], axis=0, out=part[: len(x)], mode="clip")
             np.add(x, part[: len(x)], out=x)
 
 
