@@ -10,7 +10,7 @@ from composer.nn.condition import FAST_SHARE, _combinations, condition_rows, pla
 from composer.nn.optim import Adam
 
 T, N, H, V = 8, 3, 4, 7
-SIZES = {"metre": 3, "chord": 2, "position": 4}  # C = 9 rows of Wc0
+SIZES = {"metre": 3, "chord": 2, "position": 4, "beat": 2}  # C = 11 rows of Wc0
 
 
 @pytest.fixture
@@ -19,13 +19,15 @@ def rng():
 
 
 def musical_cond(rng, steps=T, lanes=N):
-    """(steps, lanes, 3): metre fixed in each lane, a chord that changes once in lane 0,
-    a position that changes at every step: a constant, a slow and a fast field."""
-    cond = np.empty((steps, lanes, 3), dtype=np.int64)
+    """(steps, lanes, 4): metre fixed in each lane, a chord that changes once in lane 0,
+    a position that changes at every step and its beat: a constant, a slow and two
+    fast fields (few combinations of these two: the beat follows from the position)."""
+    cond = np.empty((steps, lanes, 4), dtype=np.int64)
     cond[..., 0] = rng.integers(0, 3, lanes)
     cond[..., 1] = 1
     cond[steps // 2 :, 0, 1] = 0
     cond[..., 2] = (np.arange(steps)[:, None] + np.arange(lanes)) % 4
+    cond[..., 3] = cond[..., 2] // 2
     return cond
 
 
@@ -41,14 +43,17 @@ def repetitive_cond(rng, steps=T, lanes=N):
 
 
 def test_each_path_of_the_plan_is_taken(rng):
-    rows = condition_rows(np.zeros((9, 16)), musical_cond(rng), SIZES, (T, N))
-    plan = plan_rows(rows, 9)
-    assert plan.constant.tolist() == [True, False, False]  # lane sums in the backward pass
-    assert plan.slow.tolist() == [True, True, False]  # summed combinations in the forward
-    plan = plan_rows(condition_rows(np.zeros((9, 16)), random_cond(rng), SIZES, (T, N)), 9)
+    rows = condition_rows(np.zeros((11, 16)), musical_cond(rng), SIZES, (T, N))
+    plan = plan_rows(rows, 11)
+    assert plan.constant.tolist() == [True, False, False, False]  # lane sums, backward
+    assert plan.slow.tolist() == [True, True, False, False]  # combinations in the forward
+    ids = rng.integers(0, V, (T, N))
+    first, _ = _combinations([ids.reshape(-1), rows[..., 2].reshape(-1)], 11)
+    assert len(first) > ids.size // FAST_SHARE  # token not merged with the fast fields
+    plan = plan_rows(condition_rows(np.zeros((11, 16)), random_cond(rng), SIZES, (T, N)), 11)
     assert not plan.slow.any()
     ids, cond = rng.integers(0, 3, (4 * T, N)), repetitive_cond(rng)
-    first, _ = _combinations([ids.reshape(-1), cond[..., 2].reshape(-1)], 9)
+    first, _ = _combinations([ids.reshape(-1), cond[..., 2].reshape(-1)], 11)
     assert len(first) <= ids.size // FAST_SHARE  # (token, position) pairs summed first
 
 
@@ -151,13 +156,13 @@ def test_unconditioned_parameters_are_unchanged(rng):
     assert model.condition_size(plain) == 0
     conditioned = model.init_params(V, H, 2, np.random.default_rng(3), cond_sizes=SIZES)
     assert set(conditioned) == set(plain) | {"Wc0"}
-    assert conditioned["Wc0"].shape == (9, 4 * H) and model.condition_size(conditioned) == 9
+    assert conditioned["Wc0"].shape == (11, 4 * H) and model.condition_size(conditioned) == 11
     assert all(np.array_equal(plain[k], conditioned[k]) for k in plain)  # drawn after them
 
 
 def test_all_zero_conditioning_table_is_the_unconditioned_model(rng):
     plain = perturbed_params(np.random.default_rng(4), 2, ())
-    conditioned = dict(plain, Wc0=np.zeros((9, 4 * H)))
+    conditioned = dict(plain, Wc0=np.zeros((11, 4 * H)))
     ids, targets, cond = rng.integers(0, V, (T, N)), rng.integers(0, V, (T, N)), random_cond(rng)
     state = model.zero_state(plain, N)
     logits, final, cache = model.forward(plain, ids, state, 0.2, np.random.default_rng(1))
@@ -268,15 +273,15 @@ def test_a_value_outside_its_field_names_the_field_and_the_place(conditioned, rn
     with pytest.raises(ValueError, match=r"cond field 1 has value -1 at lane 1, outside its "
                                          r"range 0\.\.1"):
         model.step(conditioned, np.zeros(N, int), model.zero_state(conditioned, N), cond[0],
-                   (3, 2, 4))
+                   (3, 2, 4, 2))
 
 
 def test_cond_of_the_wrong_shape_or_type(conditioned, rng):
-    with pytest.raises(ValueError, match=r"cond has shape \(8, 3, 2\), expected \(8, 3, 3\) "
+    with pytest.raises(ValueError, match=r"cond has shape \(8, 3, 2\), expected \(8, 3, 4\) "
                                          r"\(steps, lanes, fields 'metre', 'chord', "
-                                         r"'position'\)"):
+                                         r"'position', 'beat'\)"):
         run_forward(conditioned, musical_cond(rng)[..., :2])
-    with pytest.raises(ValueError, match=r"expected \(3, 3\) \(lanes, fields"):
+    with pytest.raises(ValueError, match=r"expected \(3, 4\) \(lanes, fields"):
         model.step(conditioned, np.zeros(N, int), model.zero_state(conditioned, N),
                    musical_cond(rng), SIZES)
     with pytest.raises(TypeError, match="cond must hold integers, not float64"):
@@ -287,13 +292,13 @@ def test_cond_and_model_must_agree(conditioned, rng):
     plain = model.init_params(V, H, 1, rng)
     with pytest.raises(ValueError, match="the model has no conditioning table Wc0"):
         run_forward(plain, musical_cond(rng))
-    with pytest.raises(ValueError, match=r"model is conditioned \(Wc0 has 9 rows\): pass cond"):
+    with pytest.raises(ValueError, match=r"model is conditioned \(Wc0 has 11 rows\): pass cond"):
         run_forward(conditioned, None)
     with pytest.raises(ValueError, match=r"model is conditioned"):
         run_forward(conditioned, musical_cond(rng), cond_sizes=None)
-    with pytest.raises(ValueError, match=r"cond_sizes \(3, 2, 5\) add up to 10 rows, but Wc0 "
-                                         r"has 9"):
-        run_forward(conditioned, musical_cond(rng), cond_sizes=(3, 2, 5))
+    with pytest.raises(ValueError, match=r"cond_sizes \(3, 2, 5, 2\) add up to 12 rows, but "
+                                         r"Wc0 has 11"):
+        run_forward(conditioned, musical_cond(rng), cond_sizes=(3, 2, 5, 2))
     with pytest.raises(ValueError, match="cond_sizes is empty"):
         run_forward(conditioned, musical_cond(rng), cond_sizes={})
 

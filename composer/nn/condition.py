@@ -37,8 +37,8 @@ from composer.nn.lstm import workspace_array, workspace_rows
 
 CHUNK_BYTES = 1 << 17  # gates summed this much at a time, so that it stays in cache
 SLOW_RUN = 8  # steps: a field that keeps its value this long on average is "slow"
-FAST_SHARE = 4  # token and fast fields summed first if at most 1/4 as many combinations
-# as steps (measured at H=256, N=64, T=100: -8% of the forward pass; more cost more)
+FAST_SHARE = 4  # the token merged with the fast fields if at most 1/4 as many pairs as
+# steps (measured at H=256, N=64, T=100: -8% of the forward pass; more cost more)
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,10 +152,13 @@ def input_gates(table, ids, Wc0=None, plan=None, workspace=None):  # noqa: N803
 
     table: (V, G) token rows with the bias folded in; ids: (T, N) token ids.
     Without a plan this is one lookup, as before conditioning existed. With one,
-    passes over the (T, N, G) gates are what costs, so a step sums few rows: one for
-    all its slow fields (their combinations present in the window, a few per piece,
-    summed first), one for its token and fast fields when their combinations are
-    few too (else one each), a chunk of steps at a time, in cache.
+    passes over the (T, N, G) gates are what costs, so a step sums few rows, each
+    looked up in a table of sums over the combinations present in the window: one
+    row for all its slow fields (a few combinations per piece), one for its fast
+    fields (position in the bar, beat, ...: functions of each other, so few), and
+    its token's, merged with the fast fields' when their pairs are few too. A group
+    with too many combinations (random fields) is looked up field by field instead.
+    The rows are summed a chunk of steps at a time, in cache.
     """
     T, N = ids.shape
     G = table.shape[1]
@@ -165,12 +168,15 @@ def input_gates(table, ids, Wc0=None, plan=None, workspace=None):  # noqa: N803
         np.take(table, ids, axis=0, out=xg, mode="clip")  # "clip": checked, and unbuffered
         return xg
     fast, slow = plan.rows[..., ~plan.slow], plan.rows[..., plan.slow]  # (T, N, .)
-    token_and_fast = [(table, ids.reshape(-1))]  # [(rows (K, G), index (T*N,))]
-    token_and_fast += [(Wc0, fast[..., b].reshape(-1)) for b in range(fast.shape[-1])]
-    lookups = _combined(token_and_fast, T * N // FAST_SHARE, workspace, "cond.fast")
-    if slow.shape[-1]:
-        slow_fields = [(Wc0, slow[..., b].reshape(-1)) for b in range(slow.shape[-1])]
-        lookups += _combined(slow_fields, T * N, workspace, "cond.slow")
+    fast_fields = [(Wc0, fast[..., b].reshape(-1)) for b in range(fast.shape[-1])]
+    lookups = _combined(fast_fields, T * N // 2, workspace, "cond.fast")  # [(K, G), (T*N,)]
+    if len(lookups) <= 1:  # the token and the fast fields' sum
+        lookups = _combined([(table, ids.reshape(-1)), *lookups], T * N // FAST_SHARE,
+                            workspace, "cond.token")
+    else:
+        lookups.insert(0, (table, ids.reshape(-1)))
+    slow_fields = [(Wc0, slow[..., b].reshape(-1)) for b in range(slow.shape[-1])]
+    lookups += _combined(slow_fields, T * N // 2, workspace, "cond.slow")
     _sum_lookups(xg.reshape(T * N, G), lookups, workspace)
     return xg
 
@@ -182,7 +188,7 @@ def _combined(lookups, most, workspace, name):
 
     lookups: [(table (R, G), index (M,))], the index in range of its table.
     """
-    if len(lookups) == 1:
+    if len(lookups) <= 1:
         return lookups
     first, combination = _combinations([index for _, index in lookups],
                                        max(len(table) for table, _ in lookups))
