@@ -17,9 +17,11 @@ the training settings keep the sizes. Wc0 alone cannot tell them (only their sum
 
 Speed (measured, benchmarks/bench_lstm.py --only condition): passes over the
 (T, N, G) gates are what conditioning costs, so the work follows the data, exactly:
-- forward: a step adds one row for all its slow fields (metre, key, chord: a few
-  combinations per piece, summed first) to the rows of its token and fast fields
-  (position in the bar), a chunk of steps at a time, in cache;
+- forward: a step sums at most three rows, each from a table of sums over the
+  combinations present in the window: its slow fields' (metre, key, chord: a few
+  per piece), its fast fields' (position in the bar, beat: functions of each
+  other) and its token's (merged with the fast fields' when the pairs are few),
+  a chunk of steps at a time, in cache;
 - backward: fields constant in time in every lane take their gradient from the
   per-lane sums of the gate gradient (which give db0 too); the others share the
   token's one-hot matrix product, with a row per value present in the window.
@@ -38,7 +40,7 @@ from composer.nn.lstm import workspace_array, workspace_rows
 CHUNK_BYTES = 1 << 17  # gates summed this much at a time, so that it stays in cache
 SLOW_RUN = 8  # steps: a field that keeps its value this long on average is "slow"
 FAST_SHARE = 4  # the token merged with the fast fields if at most 1/4 as many pairs as
-# steps (measured at H=256, N=64, T=100: -8% of the forward pass; more cost more)
+# steps (measured: -8% of the forward pass at H=256, N=64, T=100; more pairs cost more)
 
 
 @dataclass(frozen=True, eq=False)
