@@ -49,10 +49,25 @@ class Workspace:
             array = self._arrays[name] = np.empty(shape, dtype)
         return array
 
+    def rows(self, name, count, row_shape, dtype):
+        """The first `count` rows of an array that only grows: for sizes that vary a little."""
+        array = self._arrays.get(name)
+        if (array is None or len(array) < count or array.shape[1:] != tuple(row_shape)
+                or array.dtype != dtype):
+            array = self._arrays[name] = np.empty((count, *row_shape), dtype)
+        return array[:count]
+
 
 def workspace_array(workspace, name, shape, dtype):
     """A new array, or the workspace's array of that name."""
     return np.empty(shape, dtype) if workspace is None else workspace.empty(name, shape, dtype)
+
+
+def workspace_rows(workspace, name, count, row_shape, dtype):
+    """A new (count, *row_shape) array, or the first count rows of the workspace's one."""
+    if workspace is None:
+        return np.empty((count, *row_shape), dtype)
+    return workspace.rows(name, count, row_shape, dtype)
 
 
 def sigmoid_(x):

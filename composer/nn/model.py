@@ -7,6 +7,22 @@ Parameters (a flat dict of arrays, saved as-is in checkpoints):
     Wx{l} (H, 4H)  input weights of layer l >= 1
     Wh{l} (H, 4H)  recurrent weights; b{l} (4H,) gate biases; gate order [o, i, f, g]
     Wy (H, V), by (V,)   the output head
+    Wc0 (C, 4H)    only in a conditioned model: the rows of the conditioning fields,
+                   added to layer 0's input (composer.nn.condition); C = sum(cond_sizes)
+Conditioning: a model made with `init_params(..., cond_sizes=sizes)` takes cond, the
+field values of every step (small ints, field f in 0..size_f - 1), in `forward`
+(T, N, F) and `step` (N, F), always with the same cond_sizes (a sequence of ints, or
+a mapping {name: size} whose names errors then use), which the caller keeps, e.g. in
+the training settings: the checkpoint's arrays hold Wc0, not the sizes.
+    training   forward(params, ids, state, ..., cond=c, cond_sizes=s), then backward
+               as usual: grads has dWc0, which the optimiser updates like the rest;
+    scoring    forward over chunks ids[a:b], cond[a:b] with the state carried;
+    sampling   forward over the primer, then step(params, ids[t], state, c[t], s).
+cond[t] goes in with ids[t] to predict ids[t + 1], so it should describe step t + 1,
+the one being predicted (Magenta's lookback RNN feeds the next step's bar position
+likewise): with per-token features F_k of a window ids = w[:, :-1].T, pass
+cond = F[:, 1:].transpose(1, 0, 2). On padding, repeating the last real values keeps
+fields constant, which is faster (padding steps are masked out of the loss anyway).
 Dropout (inverted) is applied to the output of every layer, so between layers and
 before the head, never on the recurrent connections (Zaremba et al., 2014).
 """
@@ -15,11 +31,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer.nn.lstm import lstm_layer_backward, lstm_layer_forward, sigmoid_, workspace_array
+from composer.nn.condition import (
+    condition_fields,
+    condition_rows,
+    input_gates,
+    input_gradients,
+    plan_rows,
+)
+from composer.nn.lstm import lstm_layer_backward, lstm_layer_forward, sigmoid_
 
 
-def init_params(vocab_size, hidden_size, layers, rng, dtype=np.float32):
-    """Uniform(-1/sqrt(H), 1/sqrt(H)) weights as in PyTorch; forget-gate biases at 1."""
+def init_params(vocab_size, hidden_size, layers, rng, dtype=np.float32, cond_sizes=()):
+    """Uniform(-1/sqrt(H), 1/sqrt(H)) weights as in PyTorch; forget-gate biases at 1.
+
+    With cond_sizes (a sequence of field sizes, or a mapping {name: size}) the model
+    gets Wc0 (C, 4H), drawn after every other weight so that those are the same as an
+    unconditioned model's from the same rng; its rows are scaled by 1/sqrt(F) so that
+    the F rows a step adds up spread like one token row.
+    """
     V, H = vocab_size, hidden_size
     scale = 1.0 / np.sqrt(H)
 
@@ -35,6 +64,10 @@ def init_params(vocab_size, hidden_size, layers, rng, dtype=np.float32):
         params[f"b{layer}"] = bias
     params["Wy"] = uniform(H, V)
     params["by"] = np.zeros(V, dtype)
+    if len(cond_sizes):
+        fields = condition_fields(cond_sizes)
+        rows = uniform(fields.rows, 4 * H) / np.sqrt(len(fields.sizes))
+        params["Wc0"] = rows.astype(dtype)
     return params
 
 
@@ -45,6 +78,11 @@ def model_shape(params):
     return V, G // 4, layers
 
 
+def condition_size(params):
+    """C, the rows of the conditioning table Wc0 (sum of the fields' sizes); 0 without."""
+    return params["Wc0"].shape[0] if "Wc0" in params else 0
+
+
 def zero_state(params, batch_size):
     """Initial (h, c) per layer, each (N, H), all zeros."""
     _, H, layers = model_shape(params)
@@ -52,20 +90,24 @@ def zero_state(params, batch_size):
     return [(np.zeros((batch_size, H), dtype), np.zeros((batch_size, H), dtype))] * layers
 
 
-def forward(params, ids, state, dropout=0.0, rng=None, workspace=None):
+def forward(params, ids, state, dropout=0.0, rng=None, workspace=None, cond=None,
+            cond_sizes=None):
     """Run the stack over token ids (T, N) from `state`.
 
     Returns logits (T, N, V), the final state (list of (h, c) per layer) and a cache
     for `backward`. Dropout needs an `rng` (numpy Generator) and is off when 0.
     A `composer.nn.lstm.Workspace` lets a training loop reuse the big arrays.
+    cond: (T, N, F) field values of every step, required by (and only by) a
+    conditioned model, with its cond_sizes; ValueError names a bad field or shape.
     """
     _, H, layers = model_shape(params)
+    rows = condition_rows(params.get("Wc0"), cond, cond_sizes, ids.shape)  # (T, N, F)
+    plan = None if rows is None else plan_rows(rows, condition_size(params))
     caches, final, x = [], [], None
     for layer in range(layers):
         if layer == 0:
             table = params["Wx0"] + params["b0"]  # (V, 4H): the bias folded into every row
-            xg = workspace_array(workspace, "xg0", ids.shape + table.shape[1:], table.dtype)
-            np.take(table, ids, axis=0, out=xg)  # (T, N, 4H): one-hot @ Wx0 without the waste
+            xg = input_gates(table, ids, params.get("Wc0"), plan, workspace)  # (T, N, 4H)
         else:
             xg = x @ params[f"Wx{layer}"] + params[f"b{layer}"]  # all steps at once
         h0, c0 = state[layer]
@@ -76,7 +118,7 @@ def forward(params, ids, state, dropout=0.0, rng=None, workspace=None):
         cache.update(input=x if layer + 1 < layers else None, mask=mask)
         caches.append(cache)
     logits = x @ params["Wy"] + params["by"]  # (T, N, V)
-    return logits, final, {"ids": ids, "layers": caches, "top": x}
+    return logits, final, {"ids": ids, "plan": plan, "layers": caches, "top": x}
 
 
 def _dropout(x, rate, rng):
@@ -135,37 +177,34 @@ def backward(params, dlogits, cache, dstate=None):
         dhT, dcT = dstate[layer] if dstate is not None else (None, None)
         dxg, dh0, dc0, dWh = lstm_layer_backward(dx, dhT, dcT, layer_cache)
         dstate0[layer] = (dh0, dc0)
-        dxg2 = dxg.reshape(T * N, 4 * H)
         grads[f"dWh{layer}"] = dWh
-        grads[f"db{layer}"] = dxg2.sum(axis=0)
         if layer > 0:
+            dxg2 = dxg.reshape(T * N, 4 * H)
+            grads[f"db{layer}"] = dxg2.sum(axis=0)
             below = cache["layers"][layer - 1]["input"].reshape(T * N, H)
             grads[f"dWx{layer}"] = below.T @ dxg2
             dx = dxg @ params[f"Wx{layer}"].T
-        else:
-            grads["dWx0"] = _embedding_gradient(cache["ids"], dxg2, params["Wx0"].shape)
+        else:  # the rows layer 0 looked up, each gets the gradient of the steps it served
+            dWx0, db0, dWc0 = input_gradients(dxg, cache["ids"], V, cache["plan"])
+            grads.update(dWx0=dWx0, db0=db0)
+            if dWc0 is not None:
+                grads["dWc0"] = dWc0
     return grads, dstate0
 
 
-def _embedding_gradient(ids, dxg2, shape):
-    """Sum each step's gate gradient into the row of its token: (V, 4H).
+def step(params, ids, state, cond=None, cond_sizes=None):
+    """One step for sampling: ids (N,) -> logits (N, V), new state. No caches kept.
 
-    Written as one-hot(ids).T @ dxg2: for vocabularies of a few hundred tokens one
-    matrix product is several times faster than np.add.at's scatter.
+    cond: (N, F) field values of this step, for a conditioned model (with cond_sizes).
     """
-    flat = ids.reshape(-1)  # (T*N,)
-    one_hot_t = np.zeros((shape[0], flat.size), dxg2.dtype)  # (V, T*N)
-    one_hot_t[flat, np.arange(flat.size)] = 1
-    return one_hot_t @ dxg2
-
-
-def step(params, ids, state):
-    """One step for sampling: ids (N,) -> logits (N, V), new state. No caches kept."""
     _, H, layers = model_shape(params)
+    rows = condition_rows(params.get("Wc0"), cond, cond_sizes, ids.shape)  # (N, F)
     new_state, below = [], None
     for layer in range(layers):
         if layer == 0:
             x = params["Wx0"][ids] + params["b0"]  # (N, 4H)
+            if rows is not None:
+                x += params["Wc0"][rows].sum(axis=1)  # (N, F, 4H) -> (N, 4H)
         else:
             x = below @ params[f"Wx{layer}"] + params[f"b{layer}"]
         h, c = state[layer]

@@ -1,0 +1,289 @@
+"""Layer 0's input: the token's row plus the rows of the conditioning fields, and their gradients.
+
+Letters: T time steps, N batch, F fields, C conditioning rows, V vocabulary, G = 4H gates.
+
+Conditioning is F categorical fields per step (position in the bar, metre, key,
+chord, ...; the network never knows which): small ints, field f taking values
+0 .. size_f - 1. Each field is a one-hot vector times its own block of rows of one
+stacked table Wc0 (C, G), C = sum of the sizes, so it is realised as a lookup of
+row offset_f + value, and layer 0's input gates are a sum of rows:
+
+    xg[t, n] = Wx0[ids[t, n]] + b0 + sum_f Wc0[offset_f + cond[t, n, f]]
+
+The sizes (`cond_sizes`: a sequence of ints, or a mapping of field names to ints
+whose names then appear in error messages) are passed by the caller with every
+call: the parameter dict stays a dict of weights that the optimiser updates, and
+the training settings keep the sizes. Wc0 alone cannot tell them (only their sum).
+
+Speed (measured, benchmarks/bench_lstm.py --only condition): passes over the
+(T, N, G) gates are what conditioning costs, so the work follows the data, exactly:
+- forward: a step sums at most three rows, each from a table of sums over the
+  combinations present in the window: its slow fields' (metre, key, chord: a few
+  per piece), its fast fields' (position in the bar, beat: functions of each
+  other) and its token's (merged with the fast fields' when the pairs are few),
+  a chunk of steps at a time, in cache;
+- backward: fields constant in time in every lane take their gradient from the
+  per-lane sums of the gate gradient (which give db0 too); the others share the
+  token's one-hot matrix product, with a row per value present in the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from composer.nn.lstm import workspace_array, workspace_rows
+
+CHUNK_BYTES = 1 << 17  # gates summed this much at a time, so that it stays in cache
+SLOW_RUN = 8  # steps: a field that keeps its value this long on average is "slow"
+FAST_SHARE = 4  # the token merged with the fast fields if at most 1/4 as many pairs as
+# steps (measured: -8% of the forward pass at H=256, N=64, T=100; more pairs cost more)
+
+
+@dataclass(frozen=True, eq=False)
+class Fields:
+    """The conditioning fields: labels for messages, sizes, first row of each in Wc0."""
+
+    labels: tuple[str, ...]  # 'metre' for a mapping's names, 0, 1, ... for a sequence
+    sizes: tuple[int, ...]
+    offsets: np.ndarray  # (F,) intp
+    limits: np.ndarray  # (F,) the sizes as an array, to compare values with
+
+    @property
+    def rows(self) -> int:
+        return int(sum(self.sizes))  # C
+
+
+def condition_fields(cond_sizes) -> Fields:
+    """Fields from cond_sizes: a sequence of sizes, or a mapping {name: size}.
+
+    Parsed once per distinct cond_sizes (sampling calls `step` for every token).
+    """
+    named = isinstance(cond_sizes, Mapping)
+    key = tuple(cond_sizes.items()) if named else tuple(cond_sizes)
+    try:
+        return _parsed_fields(key, named)
+    except TypeError:  # unhashable sizes: parse again uncached, for the clear error
+        return _parsed_fields.__wrapped__(key, named)
+
+
+@lru_cache(maxsize=64)
+def _parsed_fields(key, named) -> Fields:
+    labels = tuple(repr(str(k)) for k, _ in key) if named else tuple(map(str, range(len(key))))
+    sizes = tuple(size for _, size in key) if named else key
+    if not sizes:
+        raise ValueError("cond_sizes is empty: a conditioned model needs at least one field")
+    for label, size in zip(labels, sizes, strict=True):
+        if isinstance(size, bool) or not isinstance(size, int | np.integer):
+            raise TypeError(f"cond_sizes: field {label} has size {size!r}, not an integer")
+        if size < 1:
+            raise ValueError(f"cond_sizes: field {label} has size {size}, it must be at least 1")
+    sizes = tuple(int(s) for s in sizes)
+    return Fields(labels, sizes, np.cumsum((0,) + sizes[:-1]).astype(np.intp), np.array(sizes))
+
+
+def condition_rows(Wc0, cond, cond_sizes, lead_shape):  # noqa: N803 (the weight's name)
+    """Rows of Wc0 that each step looks up, (*lead_shape, F), or None without conditioning.
+
+    Wc0: the model's table or None (an unconditioned model); cond: field values of
+    shape (*lead_shape, F), ints; lead_shape: (T, N) for forward, (N,) for step.
+    Raises TypeError/ValueError naming the problem, and the field for a bad value.
+    """
+    if Wc0 is None:
+        if cond is not None:
+            raise ValueError("cond was given, but the model has no conditioning table Wc0 "
+                             "(it was made without cond_sizes)")
+        return None
+    if cond is None or cond_sizes is None:
+        raise ValueError(f"the model is conditioned (Wc0 has {Wc0.shape[0]} rows): "
+                         "pass cond and cond_sizes")
+    fields = condition_fields(cond_sizes)
+    if fields.rows != Wc0.shape[0]:
+        raise ValueError(f"cond_sizes {fields.sizes} add up to {fields.rows} rows, "
+                         f"but Wc0 has {Wc0.shape[0]}")
+    return _checked(np.asarray(cond), fields, tuple(lead_shape)) + fields.offsets
+
+
+def _checked(cond, fields: Fields, lead_shape):
+    """cond as intp after checking its dtype, shape and every field's range."""
+    if cond.dtype.kind not in "iu":
+        raise TypeError(f"cond must hold integers, not {cond.dtype}")
+    expected = lead_shape + (len(fields.sizes),)
+    if cond.shape != expected:
+        raise ValueError(f"cond has shape {cond.shape}, expected {expected} "
+                         f"({'steps, lanes' if len(lead_shape) == 2 else 'lanes'}, fields "
+                         f"{', '.join(fields.labels)})")
+    if cond.size and (cond.min() < 0 or np.any(cond >= fields.limits)):  # (..., F) vs (F,)
+        where = np.argwhere((cond < 0) | (cond >= fields.limits))[0]  # the first bad value
+        place = ", ".join(f"{axis} {i}" for axis, i in zip(("step", "lane")[-len(lead_shape):],
+                                                            where[:-1].tolist(), strict=True))
+        f = where[-1]
+        raise ValueError(f"cond field {fields.labels[f]} has value {cond[tuple(where)]} at "
+                         f"{place}, outside its range 0..{fields.sizes[f] - 1}")
+    return cond.astype(np.intp)
+
+
+@dataclass
+class Plan:
+    """A window's conditioning rows and how they are looked up and differentiated.
+
+    rows (T, N, F): the row of Wc0 each step looks up for each field; table_rows: C.
+    constant (F,): fields constant in time in every lane (metre, key, usually);
+    slow (F,): fields that change every SLOW_RUN steps or more rarely on average
+    (the constant ones, chords), the others (position in the bar) being fast.
+    """
+
+    rows: np.ndarray
+    table_rows: int
+    constant: np.ndarray
+    slow: np.ndarray
+
+
+def plan_rows(rows, table_rows) -> Plan:
+    """The plan of (T, N, F) rows: which fields are constant, slow or fast here."""
+    T, N, _ = rows.shape
+    changes = np.count_nonzero(rows[1:] != rows[:-1], axis=(0, 1))  # (F,) along time
+    return Plan(rows, table_rows, changes == 0, changes * SLOW_RUN <= T * N)
+
+
+def input_gates(table, ids, Wc0=None, plan=None, workspace=None):  # noqa: N803
+    """Layer 0's input gates (T, N, G): table[ids] plus the conditioning rows of each step.
+
+    table: (V, G) token rows with the bias folded in; ids: (T, N) token ids.
+    Without a plan this is one lookup, as before conditioning existed. With one,
+    passes over the (T, N, G) gates are what costs, so a step sums few rows, each
+    looked up in a table of sums over the combinations present in the window: one
+    row for all its slow fields (a few combinations per piece), one for its fast
+    fields (position in the bar, beat, ...: functions of each other, so few), and
+    its token's, merged with the fast fields' when their pairs are few too. A group
+    with too many combinations (random fields) is looked up field by field instead.
+    The rows are summed a chunk of steps at a time, in cache.
+    """
+    T, N = ids.shape
+    G = table.shape[1]
+    _check_ids(ids, len(table))
+    xg = workspace_array(workspace, "xg0", (T, N, G), table.dtype)
+    if plan is None:  # one-hot @ Wx0 without the waste; (T, N, G)
+        np.take(table, ids, axis=0, out=xg, mode="clip")  # "clip": checked, and unbuffered
+        return xg
+    fast, slow = plan.rows[..., ~plan.slow], plan.rows[..., plan.slow]  # (T, N, .)
+    fast_fields = [(Wc0, fast[..., b].reshape(-1)) for b in range(fast.shape[-1])]
+    lookups = _combined(fast_fields, T * N // 2, workspace, "cond.fast")  # [(K, G), (T*N,)]
+    if len(lookups) <= 1:  # the token and the fast fields' sum
+        lookups = _combined([(table, ids.reshape(-1)), *lookups], T * N // FAST_SHARE,
+                            workspace, "cond.token")
+    else:
+        lookups.insert(0, (table, ids.reshape(-1)))
+    slow_fields = [(Wc0, slow[..., b].reshape(-1)) for b in range(slow.shape[-1])]
+    lookups += _combined(slow_fields, T * N // 2, workspace, "cond.slow")
+    _sum_lookups(xg.reshape(T * N, G), lookups, workspace)
+    return xg
+
+
+def _combined(lookups, most, workspace, name):
+    """[(summed (K, G), index (M,))]: one summed row per combination of the lookups'
+    rows present, and each position's combination; the lookups themselves when
+    there is one, or more than `most` combinations (building them would cost more).
+
+    lookups: [(table (R, G), index (M,))], the index in range of its table.
+    """
+    if len(lookups) <= 1:
+        return lookups
+    first, combination = _combinations([index for _, index in lookups],
+                                       max(len(table) for table, _ in lookups))
+    if len(first) > most:
+        return lookups
+    table = lookups[0][0]
+    summed = workspace_rows(workspace, name, len(first), table.shape[1:], table.dtype)
+    _sum_lookups(summed, [(rows, index[first]) for rows, index in lookups], workspace)
+    return [(summed, combination)]
+
+
+def _check_ids(ids, vocab_size):
+    """ValueError unless every token id is in 0..V-1 (the lookups below do not check)."""
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        bad = ids.min() if ids.min() < 0 else ids.max()
+        raise ValueError(f"token id {bad} is outside the vocabulary 0..{vocab_size - 1}")
+
+
+def _sum_lookups(out, lookups, workspace):
+    """out (M, G) = the sum over lookups of rows[index], a chunk of steps at a time.
+
+    np.take's mode="clip" (the indices are in range by construction) writes straight
+    into out: its default mode, "raise", buffers it, and took 3x as long (measured).
+    """
+    chunk = max(1, CHUNK_BYTES // out[0].nbytes)  # rows of out at a time, kept in cache
+    part = workspace_rows(workspace, "cond.part", min(chunk, len(out)), out.shape[1:], out.dtype)
+    (first_rows, first_index), *others = lookups
+    for start in range(0, len(out), chunk):
+        x, stop = out[start : start + chunk], start + chunk
+        first_rows.take(first_index[start:stop], axis=0, out=x, mode="clip")
+        for rows, index in others:  # the method: np.take's wrapper costs a call each time
+            rows.take(index[start:stop], axis=0, out=part[: len(x)], mode="clip")
+            np.add(x, part[: len(x)], out=x)
+
+
+def _combinations(columns, radix):
+    """Distinct combinations of M-long int columns, each in [0, radix).
+
+    Returns first (K,), the position where each combination first occurs, and
+    index (M,), each position's combination. A mixed-radix key numbers them,
+    renumbered in order before a column would overflow int64.
+    """
+    key, span = np.zeros(len(columns[0]), np.int64), 1
+    for column in columns:
+        if span * radix >= 1 << 62:
+            _, key = np.unique(key, return_inverse=True)
+            span = int(key.max()) + 1
+        key = key * radix + column
+        span *= radix
+    _, first, index = np.unique(key, return_index=True, return_inverse=True)
+    return first, index
+
+
+def input_gradients(dxg, ids, vocab_size, plan=None):
+    """Gradients of the looked-up rows: dWx0 (V, G), db0 (G,) and dWc0 (C, G) or None.
+
+    dxg: (T, N, G) gradient of the input gates. A looked-up row enters the gates of
+    its step with weight 1 (xg = one-hot @ table), so each row's gradient is the sum
+    of dxg over the steps that looked it up, and db0 is the sum over all steps.
+    """
+    T, N, G = dxg.shape
+    dxg2 = dxg.reshape(T * N, G)
+    if plan is None:  # the token's rows and the bias, as before conditioning existed
+        return _one_hot_product([ids], vocab_size, dxg2), dxg2.sum(axis=0), None
+    lane_sums = dxg.sum(axis=0)  # (N, G): each lane's gate gradient summed over time
+    db0 = lane_sums.sum(axis=0)  # (G,): the bias is in every step of every lane
+    dWc0 = np.zeros((plan.table_rows, G), dxg.dtype)
+    # a field constant in time in a lane looked up the same row at every step of that
+    # lane, so that row's gradient is the lane's summed gradient: (C, N) @ (N, G)
+    lane_rows, step_rows = plan.rows[0][:, plan.constant], plan.rows[..., ~plan.constant]
+    lane_fields = [lane_rows[:, a] for a in range(lane_rows.shape[1])]  # (N,) each
+    if lane_fields:
+        dWc0 += _one_hot_product(lane_fields, plan.table_rows, lane_sums)
+    # the other fields change within a lane: per step, like the token. Only the rows
+    # present in the window get a row of the product, numbered after the V tokens
+    present = np.zeros(plan.table_rows, bool)  # (C,)
+    present[step_rows] = True
+    compact = np.cumsum(present) - 1 + vocab_size  # Wc0 row -> its row in the product
+    step_fields = [compact[step_rows[..., b]] for b in range(step_rows.shape[-1])]
+    summed = _one_hot_product([ids, *step_fields], vocab_size + int(present.sum()), dxg2)
+    dWc0[present] += summed[vocab_size:]  # (R, G) back to their rows of Wc0
+    return summed[:vocab_size], db0, dWc0
+
+
+def _one_hot_product(indices, rows, values):
+    """Sum each row of values (M, G) into the rows it names: (rows, G).
+
+    indices: arrays of M row numbers each, whose sets of rows never overlap (one per
+    field); written as multi-hot(indices).T @ values: for 100 rows at T=100, N=64,
+    H=256 the matrix product took 13 ms, np.add.at's scatter 271 ms (measured).
+    """
+    columns = np.arange(values.shape[0])
+    multi_hot_t = np.zeros((rows, values.shape[0]), values.dtype)  # (rows, M)
+    for index in indices:
+        multi_hot_t[index.reshape(-1), columns] = 1
+    return multi_hot_t @ values
