@@ -39,3 +39,22 @@ def transpose(piece: Piece, semitones: int) -> Piece:
     moved = [replace(n, pitch=n.pitch + semitones) for n in piece.notes]
     kept = [n for n in moved if 0 <= n.pitch <= 127]
     return replace(piece, notes=kept)
+
+
+def piece_metadata(piece: Piece) -> dict:
+    """A piece's metadata (everything but its name and notes) as a JSON-able dict.
+
+    Stored per piece in the corpus caches, so a piece rebuilt by `restore_metadata`
+    carries the same context as the one read from its file.
+    """
+    return {"qpm": float(piece.qpm), "time_signature": [int(x) for x in piece.time_signature]}
+
+
+def restore_metadata(piece: Piece, meta: dict) -> Piece:
+    """`piece` with the metadata of `piece_metadata` put back (missing keys keep theirs)."""
+    changes = {}
+    if "qpm" in meta:
+        changes["qpm"] = float(meta["qpm"])
+    if "time_signature" in meta:
+        changes["time_signature"] = tuple(int(x) for x in meta["time_signature"])
+    return replace(piece, **changes)
