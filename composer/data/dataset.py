@@ -117,7 +117,7 @@ class Dataset:
     train_rows: np.ndarray  # (P,) int64 store rows of the training pieces, in file order
     valid_rows: np.ndarray  # store rows of the held-out pieces, in file order
     shifts: tuple[int, ...]  # training shifts in epoch order: 0, +1, -1, +2, -2, ...
-    tables: np.ndarray  # (len(shifts), V) int32: token ids moved by each shift
+    tables: np.ndarray  # (len(shifts), V) token ids moved by each shift (the store's type)
     summary: CorpusSummary
 
     @property
@@ -197,8 +197,9 @@ def split_store(store: TokenStore, info: dict, encoding: Encoding, transpose: in
     held_out = split_pieces([names[r] for r in store.order.tolist()], val_fraction, seed)
     order = np.asarray(store.order, dtype=np.int64)
     shifts = training_shifts(transpose)
-    dataset = Dataset(store, order[~held_out], order[held_out], shifts,
-                      encoding.transpose_tables(shifts), CorpusSummary(folder, 0, 0))
+    tables = encoding.transpose_tables(shifts).astype(store.tokens.dtype)  # ids fit the store
+    dataset = Dataset(store, order[~held_out], order[held_out], shifts, tables,
+                      CorpusSummary(folder, 0, 0))
     dataset.summary = _summary(dataset, info, folder, transpose)
     return dataset
 

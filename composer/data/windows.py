@@ -6,13 +6,15 @@ window (where the training loop resets that lane's LSTM state), and the state
 is carried from window to window within a sequence.
 
 An epoch's sequences are (piece, shift) pairs: a piece of the token store moved
-by a number of semitones. Only the layout is computed up front (8 bytes per
-sequence); a batch's windows are cut from the store and transposed when the batch
-is asked for (`EpochWindows.batch`), so memory does not grow with the number of
-shifts. Conditioning features are added there too: the `features` hook receives
-each Batch (store rows, shifts and token positions of its windows) and returns
-per-step arrays, which it can compute from the store's per-piece metadata
-(TokenStore.metadata) and move with the batch's shifts.
+by a number of semitones, in a shuffled order. Nothing but that order is kept (4
+bytes per pair): the lanes are walked window by window, and a batch's windows are
+cut from the store and transposed when the batch is asked for
+(`EpochWindows.batch`), so memory does not grow with the number of shifts.
+
+Conditioning features are added there too: the `features` hook receives each
+Batch (store rows, shifts and token positions of its windows) and returns
+per-step arrays (N, T+1, F), which it can compute from the store's per-piece
+metadata (TokenStore.metadata) and move with the batch's shifts.
 """
 
 from __future__ import annotations
@@ -44,105 +46,105 @@ class Batch:
 FeatureHook = Callable[[Batch], dict[str, np.ndarray]]
 
 
-@dataclass
-class Layout:
-    """Where each sequence goes: lane n holds sequences[lane_items[bounds[n]:bounds[n+1]]],
-    the i-th of them starting at window lane_first[i]. K windows per lane."""
-
-    lane_items: np.ndarray  # (S',) int32 sequence index, grouped by lane
-    lane_first: np.ndarray  # (S',) int32 first window of each
-    bounds: np.ndarray  # (N + 1,) int64
-    K: int
-
-    @property
-    def nbytes(self) -> int:
-        return self.lane_items.nbytes + self.lane_first.nbytes + self.bounds.nbytes
-
-
-def lay_out(lengths: np.ndarray, batch_size: int, seq_len: int) -> Layout:
-    """Lanes for sequences of `lengths` tokens, in order.
-
-    A sequence of L tokens takes ceil((L - 1) / T) windows, consecutive windows
-    overlapping by one token so no transition is lost. Sequences go, in order, to the
-    lane with the fewest windows so far (ties: the lowest lane); sequences of fewer
-    than 2 tokens are left out; N shrinks to the number of sequences when there are
-    fewer; DataError when none is left.
-    """
-    T, N = positive_int("seq_len", seq_len), positive_int("batch_size", batch_size)
-    lengths = np.asarray(lengths, dtype=np.int64)
-    usable = np.flatnonzero(lengths > 1)
-    if not usable.size:
-        raise DataError("too little music for one window: no piece has two tokens")
-    N = min(N, usable.size)
-    windows = (lengths[usable] - 1 + T - 1) // T  # (S',) ceil((L - 1) / T)
-    lane, first = _assign(windows.tolist(), N)
-    order = np.argsort(lane, kind="stable")  # by lane, then in sequence order
-    bounds = np.searchsorted(lane[order], np.arange(N + 1)).astype(np.int64)
-    loads = np.bincount(lane, weights=windows, minlength=N)
-    return Layout(usable[order].astype(np.int32), first[order].astype(np.int32), bounds,
-                  int(loads.max()))
-
-
-def _assign(windows: list[int], N: int) -> tuple[np.ndarray, np.ndarray]:
-    """(lane, first window) of each sequence: greedy, to the least loaded lane (lowest first).
-
-    The heap holds load * N + lane, so the smallest entry is the least loaded lane and,
-    among equal loads, the lowest lane.
-    """
-    heap = list(range(N))  # load 0 in every lane
-    entries = []
-    for count in windows:
-        entries.append(heap[0])
-        heapq.heapreplace(heap, heap[0] + count * N)
-    first, lane = np.divmod(np.array(entries, dtype=np.int64), N)
-    return lane, first
-
-
 def positive_int(name, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name} must be a positive integer, not {value!r}")
     return int(value)
 
 
+def lane_count(windows: list[int], N: int) -> int:
+    """K, the windows per lane, when sequences of `windows` windows each go, in order, to
+    the lane with the fewest windows so far (ties: the lowest lane).
+
+    The heap holds load * N + lane, so its smallest entry is the least loaded lane and,
+    among equal loads, the lowest one.
+    """
+    heap = list(range(N))  # load 0 in every lane
+    for count in windows:
+        heapq.heapreplace(heap, heap[0] + count * N)
+    return max(heap) // N
+
+
+class _Walk:
+    """Where the walk through an epoch stands at window k: per lane, the sequence it plays
+    (-1: idle) and that sequence's window number; the next sequence to hand out."""
+
+    def __init__(self, windows: np.ndarray, N: int):
+        self.windows = windows  # (S,) windows of each sequence
+        count = min(N, windows.size)
+        self.item = np.full(N, -1, dtype=np.int64)
+        self.item[:count] = np.arange(count)  # at window 0, lane n takes sequence n
+        self.window = np.zeros(N, dtype=np.int64)
+        self.next, self.k = count, 0
+
+    def advance(self) -> None:
+        """To window k + 1: lanes whose sequence ends take the next ones, lowest lane first.
+
+        That is lane_count's greedy rule: a lane's load is the window where it frees up, so
+        the least loaded lanes are the ones freeing up now, taken in lane order.
+        """
+        busy = self.item >= 0
+        self.window[busy] += 1
+        ended = np.flatnonzero(busy & (self.window >= self.windows[np.maximum(self.item, 0)]))
+        given = min(ended.size, self.windows.size - self.next)
+        self.item[ended] = -1
+        self.item[ended[:given]] = np.arange(self.next, self.next + given)
+        self.window[ended] = 0
+        self.next += given
+        self.k += 1
+
+
 class EpochWindows:
     """One epoch's windows over (piece, shift) sequences, cut from the store on demand.
 
     tokens, offsets: the store (piece r is tokens[offsets[r]:offsets[r+1]]); rows (P,):
-    the store rows of the pieces; sequences (S,): sequence j is piece j % P moved by
-    shift j // P, i.e. transposed through tables[j // P] ((shifts, V) id maps, shifts:
-    their semitones). Sequences are laid out in the order given.
+    the store rows of the pieces; sequences (S,): sequence j is piece j % P moved through
+    tables[j // P] ((shifts, V) maps of token ids; `shifts`: their semitones), in the order
+    given. Sequences of fewer than 2 tokens are left out; N shrinks to the number of
+    sequences when there are fewer; DataError when none is left. Each sequence of L tokens
+    takes ceil((L - 1) / T) windows, consecutive windows overlapping by one token so no
+    transition is lost, the last one padded (token 0, mask 0).
     """
 
     def __init__(self, tokens, offsets, rows, sequences, tables, shifts, batch_size: int,
                  seq_len: int, features: FeatureHook | None = None):
-        self.tokens, self.offsets = tokens, offsets
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.sequences = np.asarray(sequences)
-        self.tables, self.shifts = tables, np.asarray(shifts, dtype=np.int64)
-        self.T, self.features = positive_int("seq_len", seq_len), features
-        lengths = np.diff(offsets)[self.rows[self.sequences % max(len(self.rows), 1)]] \
-            if self.sequences.size else np.zeros(0, np.int64)
-        self.layout = lay_out(lengths, batch_size, seq_len)
-        self.sequences = self.sequences[self.layout.lane_items]  # grouped by lane
-        self.layout.lane_items = self.layout.lane_items[:0]  # no longer needed
+        self.T, N = positive_int("seq_len", seq_len), positive_int("batch_size", batch_size)
+        self.tokens, self.offsets, self.tables, self.features = tokens, offsets, tables, features
+        self.rows, self.shifts = np.asarray(rows, dtype=np.int64), np.asarray(shifts, np.int64)
+        lengths = self._lengths(np.asarray(sequences))
+        self.sequences = np.asarray(sequences)[lengths > 1]  # (S,) what the walk hands out
+        if not self.sequences.size:
+            raise DataError("too little music for one window: no piece has two tokens")
+        self.N = min(N, self.sequences.size)
+        self.K = lane_count(self._windows(self.sequences).tolist(), self.N)
+        self._walk: _Walk | None = None
 
     def __len__(self) -> int:
-        return self.layout.K
+        return self.K
 
     @property
     def nbytes(self) -> int:
-        """Bytes this epoch adds to the store: the layout and the lane-ordered sequences."""
-        return self.layout.nbytes + self.sequences.nbytes
+        """Bytes this epoch keeps beside the store: the order of its sequences."""
+        return self.sequences.nbytes
+
+    def _lengths(self, sequences: np.ndarray) -> np.ndarray:
+        if not len(self.rows):
+            return np.zeros(sequences.size, dtype=np.int64)
+        rows = self.rows[sequences % len(self.rows)]
+        return self.offsets[rows + 1] - self.offsets[rows]
+
+    def _windows(self, sequences: np.ndarray) -> np.ndarray:
+        return (self._lengths(sequences) - 1 + self.T - 1) // self.T  # ceil((L - 1) / T)
 
     def batch(self, k: int) -> Batch:
         """Batch k: each lane's window k (a sequence's window, or padding)."""
-        item, window = self._lane_windows(k)  # (N,) index into the lane order, -1 if idle
-        busy = item >= 0
-        j = np.where(busy, self.sequences[np.maximum(item, 0)], 0)
-        P = max(len(self.rows), 1)
-        rows = np.where(busy, self.rows[j % P] if len(self.rows) else 0, -1)
+        walk = self._walk_to(k)
+        busy = walk.item >= 0
+        j = np.where(busy, self.sequences[np.maximum(walk.item, 0)], 0)  # (N,) sequences
+        P = len(self.rows)
+        rows = np.where(busy, self.rows[j % P], -1)
         shift_index = j // P
-        position = window * self.T
+        position = walk.window * self.T
         start = self.offsets[np.maximum(rows, 0)] + position  # (N,) first token
         available = np.where(busy, self.offsets[np.maximum(rows, 0) + 1] - start, 0)
         steps = np.arange(self.T + 1)
@@ -150,31 +152,22 @@ class EpochWindows:
         raw = self.tokens[np.where(real, start[:, None] + steps[None, :], 0)]
         ids = self.tables[shift_index[:, None], raw].astype(np.int32)
         ids[~real] = 0
-        batch = Batch(ids, real[:, 1:].astype(np.float32), busy & (window == 0), rows,
+        batch = Batch(ids, real[:, 1:].astype(np.float32), busy & (walk.window == 0), rows,
                       np.where(busy, self.shifts[shift_index], 0), np.where(busy, position, 0))
         if self.features is not None:
             batch.features = self.features(batch)
         return batch
 
-    def _lane_windows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(N,) per lane: the index (lane order) of the sequence covering window k, or -1,
-        and the window's number within that sequence."""
-        bounds, first = self.layout.bounds, self.layout.lane_first
-        N = bounds.size - 1
-        item = np.full(N, -1, dtype=np.int64)
-        window = np.zeros(N, dtype=np.int64)
-        for n in range(N):
-            lo, hi = int(bounds[n]), int(bounds[n + 1])
-            i = lo + int(np.searchsorted(first[lo:hi], k, side="right")) - 1
-            if i >= lo and k - int(first[i]) < self._windows_of(i):
-                item[n], window[n] = i, k - int(first[i])
-        return item, window
-
-    def _windows_of(self, i: int) -> int:
-        """Windows of the i-th sequence in lane order."""
-        j = int(self.sequences[i])
-        row = self.rows[j % len(self.rows)]
-        return -(-(int(self.offsets[row + 1] - self.offsets[row]) - 1) // self.T)
+    def _walk_to(self, k: int) -> _Walk:
+        """The walk at window k: continued when k is ahead, replayed from 0 otherwise (a
+        resumed run starts mid-epoch)."""
+        if not 0 <= k < self.K:
+            raise IndexError(f"window {k} of an epoch of {self.K}")
+        if self._walk is None or self._walk.k > k:
+            self._walk = _Walk(self._windows(self.sequences), self.N)
+        while self._walk.k < k:
+            self._walk.advance()
+        return self._walk
 
 
 @dataclass
@@ -191,13 +184,12 @@ class Windows:
 
 def piece_windows(sequences: Sequence[np.ndarray], batch_size: int, seq_len: int) -> Windows:
     """Every window of `sequences` (untransposed, in order), materialised: for tests and
-    small corpora. Same layout as EpochWindows (see lay_out)."""
+    small corpora; the same windows, in the same lanes, as EpochWindows."""
     pieces = [np.asarray(s, dtype=np.int64) for s in sequences]
     offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([p.size for p in pieces])
     tokens = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
-    vocab = int(tokens.max()) + 1 if tokens.size else 1
-    identity = np.arange(vocab, dtype=np.int64)[None, :]  # (1, V): no shift
+    identity = np.arange(int(tokens.max()) + 1 if tokens.size else 1)[None, :]  # (1, V)
     epoch = EpochWindows(tokens, offsets, np.arange(len(pieces)), np.arange(len(pieces)),
                          identity, [0], batch_size, seq_len)
     batches = [epoch.batch(k) for k in range(len(epoch))]
