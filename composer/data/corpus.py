@@ -91,17 +91,33 @@ def load_pieces(folder, *, warn: Warn | None = None, cache_dir=None,
 
 def find_midi_files(folder) -> list[Path]:
     """MIDI files under `folder`, recursively, sorted by relative path; DataError if none."""
+    return [Path(path) for _, path in _midi_files(folder)]
+
+
+def _midi_files(folder) -> list[tuple[str, str]]:
+    """(relative path with "/", path) of the MIDI files under `folder`, sorted; DataError
+    if there are none. Like os.walk: symbolic links to folders are not followed, folders
+    that cannot be read are passed over."""
     root = Path(folder)
     if not root.exists():
         raise DataError(f"{folder}: no such folder")
     if not root.is_dir():
         raise DataError(f"{folder}: not a folder")
-    found = [Path(top, name) for top, _, names in os.walk(root) for name in names
-             if name.lower().endswith(MIDI_SUFFIXES)]
-    found = sorted((p for p in found if p.is_file()), key=lambda p: _relative(root, p))
+    found, todo = [], [("", str(root))]
+    while todo:
+        prefix, top = todo.pop()
+        try:
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append((prefix + entry.name + "/", entry.path))
+                    elif entry.name.lower().endswith(MIDI_SUFFIXES) and entry.is_file():
+                        found.append((prefix + entry.name, entry.path))
+        except OSError:
+            continue
     if not found:
         raise DataError(f"no MIDI files (.mid, .midi) found in {folder}")
-    return found
+    return sorted(found)
 
 
 def check_workers(workers) -> None:
@@ -140,24 +156,22 @@ def nothing_usable(folder, found: int, problems) -> str:
     return f"none of the {found} MIDI files in {folder} could be used: {why}"
 
 
-def _relative(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
 def scan(folder) -> Scan:
     """The MIDI files under `folder` with their relative paths and content hashes."""
-    files = find_midi_files(folder)
-    return Scan(str(folder), [str(p) for p in files], [_relative(Path(folder), p) for p in files],
-                [_digest(p) for p in files])
+    files = _midi_files(folder)
+    return Scan(str(folder), [path for _, path in files], [rel for rel, _ in files],
+                [_digest(path) for _, path in files])
 
 
-def _digest(path: Path) -> str:
+def _digest(path: str) -> str:
     """Content hash of a file; files too big to read are keyed by size and time instead."""
     try:
-        stat = path.stat()
-        if stat.st_size > MAX_FILE_BYTES:
+        with open(path, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            stat = os.stat(path)
             return f"big:{stat.st_size}:{stat.st_mtime_ns}"
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
     except OSError:
         return "unreadable"
 
