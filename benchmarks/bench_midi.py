@@ -219,6 +219,7 @@ def measure_synthetic(args) -> dict:
             options += ["--workers", str(args.workers)]
         try:
             cold, warm = run_child(options), run_child(options)
+            changed = one_file_changed(folder, cache, options)
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     finally:
@@ -226,7 +227,36 @@ def measure_synthetic(args) -> dict:
             shutil.rmtree(folder, ignore_errors=True)
     return {"files": args.synthetic, "seed": args.seed, "transpose": args.transpose,
             "encoding": args.encoding, "cpus": len(os.sched_getaffinity(0)),
-            "corpus_seconds": made, "cold": cold, "warm": warm}
+            "corpus_seconds": made, "cold": cold, "warm": warm, "one_file_changed": changed}
+
+
+def cache_files(cache: Path) -> dict[str, tuple[int, int, int]]:
+    """{path: (inode, mtime, size)} of every file in the cache."""
+    found = {}
+    for path in cache.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            found[str(path)] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+def one_file_changed(folder: Path, cache: Path, options: list[str]) -> dict:
+    """A load after one file changed: its time, and how much of the cache was rewritten."""
+    from synthetic import change_one_file  # benchmarks/synthetic.py
+
+    before = cache_files(cache)
+    with change_one_file(folder):
+        result = run_child(options)
+    after = cache_files(cache)
+    written = {p for p in after if before.get(p) != after[p]}
+    notes = [p for p in after if "/notes-" in p]
+    result.update(
+        notes_files=len(notes), notes_bytes=sum(after[p][2] for p in notes),
+        notes_files_rewritten=len([p for p in notes if p in written]),
+        notes_bytes_rewritten=sum(after[p][2] for p in notes if p in written),
+        cache_bytes=sum(v[2] for v in after.values()),
+        cache_bytes_written=sum(after[p][2] for p in written))
+    return result
 
 
 def report_synthetic(result: dict) -> str:
@@ -244,6 +274,13 @@ def report_synthetic(result: dict) -> str:
             f"{r['peak_tree_rss_sampled'] / 2**20:7.1f} MiB (all processes, sampled)   "
             f"{r['bytes_per_token']:.3f} bytes/token "
             f"(resident growth {r['resident_growth_per_token']:.3f})")
+    c = result["one_file_changed"]
+    rows.append(
+        f"  one file changed: load {c['load_seconds']:.2f} s; notes cache: "
+        f"{c['notes_files_rewritten']} of {c['notes_files']} shards rewritten "
+        f"({c['notes_bytes_rewritten'] / 2**20:.1f} of {c['notes_bytes'] / 2**20:.1f} MiB); "
+        f"cache written {c['cache_bytes_written'] / 2**20:.1f} of "
+        f"{c['cache_bytes'] / 2**20:.1f} MiB (the new store included)")
     return "\n".join(rows)
 
 

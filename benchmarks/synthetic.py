@@ -11,6 +11,7 @@ DIR/synthetic.json records (count, seed), so a folder made before is reused as i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from composer.data.corpus import load_pieces
-from composer.music.midi import write_midi
+from composer.music.midi import read_midi, write_midi
 from composer.music.notes import Piece
 
 MARKER = "synthetic.json"
@@ -78,3 +79,16 @@ def varied(sources: list[Piece], rng: np.random.Generator) -> Piece:
         notes = source.notes[:1]
     qpm = round(source.qpm * float(rng.uniform(0.8, 1.25)), 2)
     return Piece(source.name, sorted(notes), qpm, source.time_signature)
+
+
+@contextlib.contextmanager
+def change_one_file(folder: Path):
+    """Within the block, the corpus's first file holds another tune; then it is put back."""
+    path = folder / "000" / "tune000000.mid"
+    original = path.read_bytes()
+    other = varied(read_midi(folder / "001" / "tune001000.mid"), np.random.default_rng(12345))
+    write_midi(path, other.notes, qpm=other.qpm, time_signature=other.time_signature)
+    try:
+        yield path
+    finally:
+        path.write_bytes(original)

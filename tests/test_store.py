@@ -10,6 +10,7 @@ from test_dataset import make_corpus, tune
 
 import composer.music.midi
 from composer.data import shards
+from composer.data import store as store_module
 from composer.data.dataset import load_dataset, split_store
 from composer.data.store import (
     TokenStore,
@@ -96,9 +97,7 @@ def forge(folder: Path, name: str, array: np.ndarray):
     info = json.loads((folder / "info.json").read_text())
     loaded = {n: np.load(folder / f"{n}.npy") for n in
               ("tokens", "offsets", "names", "name_offsets", "meta", "meta_offsets", "order")}
-    from composer.data.cache import checksum
-
-    info["checksum"] = checksum(loaded)
+    info["checksum"] = store_module._checksum(loaded, info)
     (folder / "info.json").write_text(json.dumps(info))
 
 
@@ -106,15 +105,18 @@ def forge(folder: Path, name: str, array: np.ndarray):
     damage_tokens,
     lambda f: (f / "tokens.npy").write_bytes(b""),
     lambda f: (f / "info.json").write_text("{"),
+    lambda f: (f / "info.json").write_text(
+        (f / "info.json").read_text().replace('"note": "kept"', '"note": "kepT"')),
     lambda f: (f / "order.npy").unlink(),
     lambda f: forge(f, "tokens", np.full(np.load(f / "tokens.npy").size, 50, np.uint8)),
     lambda f: forge(f, "offsets", np.load(f / "offsets.npy")[::-1].copy()),
     lambda f: forge(f, "order", np.zeros(6, dtype=np.int64)),
     lambda f: forge(f, "tokens", np.load(f / "tokens.npy").astype(np.uint16)),
-], ids=["flipped byte", "truncated", "bad json", "missing file", "token outside vocab",
-        "offsets backwards", "order not a permutation", "wrong type"])
+], ids=["flipped byte", "truncated", "bad json", "info changed", "missing file",
+        "token outside vocab", "offsets backwards", "order not a permutation", "wrong type"])
 def test_a_damaged_store_is_not_loaded(tmp_path, damage):
-    save_store(small_store(), tmp_path / "s", {})
+    save_store(small_store(), tmp_path / "s", {"note": "kept"})
+    assert load_store(tmp_path / "s", 50) is not None
     damage(tmp_path / "s")
     assert load_store(tmp_path / "s", 50) is None
 

@@ -8,8 +8,8 @@ temporary name and renamed whole:
     names.npy, name_offsets.npy   piece names, UTF-8 (cache.text_column)
     meta.npy, meta_offsets.npy    per-piece metadata: JSON of notes.piece_metadata
     order.npy                     (P,) int64 rows in file order (relative path, then song)
-    info.json                     vocab_size, a checksum of every array, and whatever the
-                                  builder adds (files found and used, problems, histogram)
+    info.json                     vocab_size, whatever the builder adds (files found and
+                                  used, problems, histogram) and a checksum of it all
 
 Loading maps the arrays (np.load(mmap_mode="r")), so a store costs pages of the
 page cache rather than private memory, and checks the checksum, the shapes and the
@@ -113,8 +113,15 @@ def save_store(store: TokenStore, path: Path, info: dict) -> bool:
 
 
 def write_info(folder: Path, store: TokenStore, info: dict) -> None:
-    full = {**info, "vocab_size": store.vocab_size, "checksum": checksum(store.arrays())}
+    full = {**info, "vocab_size": store.vocab_size}
+    full["checksum"] = _checksum(store.arrays(), full)
     (folder / INFO_FILE).write_text(json.dumps(full))
+
+
+def _checksum(arrays: dict[str, np.ndarray], info: dict) -> str:
+    """A hash of the arrays and of the info (all but its checksum)."""
+    text = json.dumps({k: v for k, v in info.items() if k != "checksum"}, sort_keys=True)
+    return checksum({**arrays, INFO_FILE: np.frombuffer(text.encode(), dtype=np.uint8)})
 
 
 def load_store(path: Path, vocab_size: int) -> tuple[TokenStore, dict] | None:
@@ -125,7 +132,7 @@ def load_store(path: Path, vocab_size: int) -> tuple[TokenStore, dict] | None:
         arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
                   for name in ARRAYS}
         store = TokenStore(**arrays, vocab_size=vocab_size)
-        if info.get("vocab_size") != vocab_size or info.get("checksum") != checksum(arrays):
+        if info.get("vocab_size") != vocab_size or info.get("checksum") != _checksum(arrays, info):
             return None
         check_store(store)
     except Exception:  # noqa: BLE001 - any damage to a cache means "rebuild it"

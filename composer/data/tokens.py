@@ -74,7 +74,7 @@ def load_or_build_store(found: Scan, encoding: Encoding, cache: Path, workers,
     home = encoding_dir(cache, found.folder, encoding)
     final = home / f"store-{store_key(found)}"
     loaded = load_store(final, encoding.vocab_size)
-    if loaded is None:
+    if loaded is None or not _usable_info(loaded[1], encoding.vocab_size):
         segments = _fresh_segments(found, encoding, cache, home, workers, progress)
         loaded = _assemble(segments, encoding.vocab_size, final, len(found.rels))
         _prune(home)
@@ -82,10 +82,23 @@ def load_or_build_store(found: Scan, encoding: Encoding, cache: Path, workers,
     return loaded
 
 
+def _usable_info(info: dict, vocab_size: int) -> bool:
+    """Whether a store's info holds what the dataset reads from it."""
+    try:
+        return isinstance(info["files_found"], int) and isinstance(info["files_used"], int) \
+            and all(isinstance(v, str) for v in info["problems"].values()) \
+            and len(info["histogram"]) == vocab_size
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
 def _fresh_segments(found, encoding, cache, home, workers, progress) -> list:
     """Per shard: the path of its up-to-date segment, or the segment's arrays if they
     could not be saved. Stale shards are encoded (in parallel when there are many)."""
     jobs = [_segment_job(job, home, encoding) for job in shard_jobs(found, cache)]
+    for old in set(home.glob("segment-*.npz")) - {Path(job.segment_path) for job in jobs}:
+        with contextlib.suppress(OSError):
+            old.unlink()  # a shard left without files
     current = {job.shard: job.segment_path for job in jobs
                if read_segment(Path(job.segment_path), job.key) is not None}
     stale = [job for job in jobs if job.shard not in current]
@@ -165,8 +178,9 @@ def _assemble(segments: list, vocab_size: int, final: Path, files_found: int):
     tokens = _token_array(temp, token_dtype(vocab_size), int(lengths.sum()))
     start = 0
     for segment, part in zip(segments, parts, strict=True):  # second pass: the tokens
-        chunk = _segment_arrays(segment)["tokens"]
-        if chunk.size != part["lengths"].sum():
+        arrays = _segment_arrays(segment)
+        chunk = arrays["tokens"] if arrays is not None else None
+        if chunk is None or chunk.size != part["lengths"].sum():
             raise DataError(f"the token cache {segment} changed while it was read; run again")
         tokens[start:start + chunk.size] = chunk
         histogram += np.bincount(chunk, minlength=vocab_size)[:vocab_size]
