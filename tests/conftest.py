@@ -1,7 +1,13 @@
-"""Shared fixtures: a private cache folder for every test session, and a tiny corpus."""
+"""Shared fixtures: a private cache folder for every test session, a tiny corpus, and a
+record of the MIDI files parsed."""
+
+from pathlib import Path
 
 import pytest
 from tunes import write_corpus
+
+import composer.music.midi
+from composer.music.midi import read_midi
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -17,3 +23,16 @@ def private_cache(tmp_path_factory):
 def tiny_corpus(tmp_path_factory):
     """40 short synthetic tunes with a learnable structure (tests/tunes.py)."""
     return write_corpus(tmp_path_factory.mktemp("tunes"), count=40, seed=0)
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """The list of paths read_midi was called on (in this process)."""
+    calls = []
+
+    def counting(path):
+        calls.append(Path(path).name)
+        return read_midi(path)
+
+    monkeypatch.setattr(composer.music.midi, "read_midi", counting)
+    return calls

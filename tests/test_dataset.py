@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import composer.music.midi
 from composer.data import corpus as corpus_module
 from composer.data import tokens
 from composer.data.cache import default_cache_dir, folder_key
@@ -48,19 +47,6 @@ def corpus(tmp_path):
 @pytest.fixture
 def cache(tmp_path):
     return tmp_path / "cache"
-
-
-@pytest.fixture
-def parses(monkeypatch):
-    """The list of paths read_midi was called on (in this process)."""
-    calls = []
-
-    def counting(path):
-        calls.append(Path(path).name)
-        return read_midi(path)
-
-    monkeypatch.setattr(composer.music.midi, "read_midi", counting)
-    return calls
 
 
 def load(folder, cache, **options):

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from test_dataset import make_corpus, tune
 
-import composer.music.midi
 from composer.data import shards
 from composer.data import store as store_module
 from composer.data.dataset import load_dataset, split_store
@@ -40,18 +39,6 @@ def small_store(count=6, length=30, vocab=50, seed=0) -> TokenStore:
     names = [f"dir/p{k}.mid" for k in range(count)]
     metas = [json.dumps({"qpm": 100.0 + k, "time_signature": [3, 4]}) for k in range(count)]
     return store_from_pieces(pieces, names, metas, vocab)
-
-
-@pytest.fixture
-def parses(monkeypatch):
-    calls = []
-
-    def counting(path):
-        calls.append(Path(path).name)
-        return read_midi(path)
-
-    monkeypatch.setattr(composer.music.midi, "read_midi", counting)
-    return calls
 
 
 # --- the store ---------------------------------------------------------------------
