@@ -25,7 +25,11 @@ first epoch's windows and one batch built as training would, and reports:
   (os.wait4's ru_maxrss) and the largest sum over the tree, sampled every 50 ms;
 - bytes per token of the loaded training set: the arrays of the dataset (the
   memory-mapped store, the split, the shift maps) plus the epoch's order, over the
-  corpus's (untransposed) tokens, and how much the resident set grew while loading.
+  corpus's (untransposed) tokens, and how much the resident set grew while loading;
+- the same load after one file changed, and how much of the cache it rewrote.
+
+--baseline DIR runs the same cold and warm loads (and the first epoch's windows) with
+the composer checkout in DIR, alternating with this one's, and prints the ratios.
 
 Targets (issue 10): 100,000 folk-length files load in at most 3 minutes cold and 10 s
 warm on 2 cores, peak memory at most 1.5 GB with --transpose 5, at most 2 bytes per
@@ -180,10 +184,38 @@ def tree_resident_bytes(root: int) -> int:
     return total
 
 
-def run_child(args: list[str]) -> dict:
-    """Run this script with `args` in a child; its JSON answer plus seconds and peak memory."""
+# Loads a folder as `composer train` does, with whichever composer is on PYTHONPATH (this
+# checkout's, or an older one's, for --baseline): the API before the token store had no
+# Dataset.epoch, and training windowed every stored transposed copy at once.
+ANY_VERSION_LOAD = """
+import json, sys, time
+from composer.data.dataset import load_dataset
+from composer.music.encoding import make_encoding
+folder, cache, encoding, transpose = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+start = time.perf_counter()
+data = load_dataset(folder, make_encoding(encoding), transpose=transpose, cache_dir=cache,
+                    warn=lambda message: None)
+loaded = time.perf_counter()
+if hasattr(data, "epoch"):
+    data.epoch(0, 0, 32, 64).batch(0)
+else:
+    from composer.training.config import TrainConfig
+    from composer.training.train import epoch_windows
+    epoch_windows(data.train, TrainConfig(transpose=transpose), 0)
+done = time.perf_counter()
+print(json.dumps({"load_seconds": loaded - start, "epoch_seconds": done - loaded}))
+"""
+
+
+def run_child(args: list[str], code_path: Path | None = None) -> dict:
+    """Run this script with `args` in a child (or, with `code_path`, ANY_VERSION_LOAD with
+    that composer checkout first on the path): its JSON answer, seconds and peak memory."""
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE)
+    command, env = [sys.executable, __file__, *args], None
+    if code_path is not None:
+        command = [sys.executable, "-c", ANY_VERSION_LOAD, *args]
+        env = {**os.environ, "PYTHONPATH": str(code_path)}
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, cwd=tempfile.gettempdir())
     peak, done = [0], threading.Event()
 
     def sample():
@@ -218,8 +250,11 @@ def measure_synthetic(args) -> dict:
         if args.workers:
             options += ["--workers", str(args.workers)]
         try:
-            cold, warm = run_child(options), run_child(options)
-            changed = one_file_changed(folder, cache, options)
+            result = {"cold": run_child(options)}
+            result.update(baseline(args, folder, "cold"))
+            result["warm"] = run_child(options)
+            result.update(baseline(args, folder, "warm"))
+            result["one_file_changed"] = one_file_changed(folder, cache, options)
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     finally:
@@ -227,7 +262,23 @@ def measure_synthetic(args) -> dict:
             shutil.rmtree(folder, ignore_errors=True)
     return {"files": args.synthetic, "seed": args.seed, "transpose": args.transpose,
             "encoding": args.encoding, "cpus": len(os.sched_getaffinity(0)),
-            "corpus_seconds": made, "cold": cold, "warm": warm, "one_file_changed": changed}
+            "corpus_seconds": made, **result}
+
+
+def baseline(args, folder: Path, name: str) -> dict:
+    """The same load by the --baseline checkout ({} without one); its cache is made by the
+    cold run and removed after the warm one."""
+    if not args.baseline:
+        return {}
+    cache = Path(tempfile.gettempdir()) / f"composer-bench-baseline-cache-{os.getpid()}"
+    if name == "cold":
+        shutil.rmtree(cache, ignore_errors=True)
+    try:
+        return {f"baseline_{name}": run_child([str(folder), str(cache), args.encoding,
+                                               str(args.transpose)], Path(args.baseline))}
+    finally:
+        if name == "warm":
+            shutil.rmtree(cache, ignore_errors=True)
 
 
 def cache_files(cache: Path) -> dict[str, tuple[int, int, int]]:
@@ -274,6 +325,15 @@ def report_synthetic(result: dict) -> str:
             f"{r['peak_tree_rss_sampled'] / 2**20:7.1f} MiB (all processes, sampled)   "
             f"{r['bytes_per_token']:.3f} bytes/token "
             f"(resident growth {r['resident_growth_per_token']:.3f})")
+    for name in ("cold", "warm"):
+        if f"baseline_{name}" in result:
+            r, b = result[name], result[f"baseline_{name}"]
+            rows.append(
+                f"  {name} load by the baseline {b['load_seconds']:8.2f} s   epoch windows "
+                f"{b['epoch_seconds']:5.2f} s   peak RSS {b['max_process_rss'] / 2**20:7.1f} MiB"
+                f" (largest process), {b['peak_tree_rss_sampled'] / 2**20:7.1f} MiB (all)   "
+                f"baseline / this: {b['wall_seconds'] / r['wall_seconds']:.2f}x the time, "
+                f"{b['peak_tree_rss_sampled'] / r['peak_tree_rss_sampled']:.2f}x the memory")
     c = result["one_file_changed"]
     rows.append(
         f"  one file changed: load {c['load_seconds']:.2f} s; notes cache: "
@@ -297,6 +357,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpus")
     parser.add_argument("--keep", default=None, metavar="DIR",
                         help="write (or reuse) the synthetic corpus here and keep it")
+    parser.add_argument("--baseline", default=None, metavar="DIR",
+                        help="also time the loads by the composer checkout in DIR (e.g. "
+                             "`git worktree add DIR main`), side by side")
     parser.add_argument("--child-load", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--cache", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -159,8 +159,11 @@ def read_segment(path: Path, key: str) -> dict | None:
         return None
 
 
-def _segment_arrays(segment) -> dict:
-    return segment if isinstance(segment, dict) else load_npz(Path(segment))
+def _segment_arrays(segment, only=None) -> dict | None:
+    """A segment's arrays (checked), or just `only` of them (unchecked: pass 1 checked)."""
+    if isinstance(segment, dict):
+        return segment
+    return load_npz(Path(segment), only=only)
 
 
 def _assemble(segments: list, vocab_size: int, final: Path, files_found: int):
@@ -178,7 +181,7 @@ def _assemble(segments: list, vocab_size: int, final: Path, files_found: int):
     tokens = _token_array(temp, token_dtype(vocab_size), int(lengths.sum()))
     start = 0
     for segment, part in zip(segments, parts, strict=True):  # second pass: the tokens
-        arrays = _segment_arrays(segment)
+        arrays = _segment_arrays(segment, only=("tokens",))
         chunk = arrays["tokens"] if arrays is not None else None
         if chunk is None or chunk.size != part["lengths"].sum():
             raise DataError(f"the token cache {segment} changed while it was read; run again")
