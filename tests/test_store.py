@@ -2,6 +2,7 @@
 notes cache, on-the-fly transposition per batch, epoch coverage and memory per token."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -153,12 +154,12 @@ def test_shards_keep_the_metadata_and_notes(tmp_path):
     write_midi(folder / "x.mid", [Note(0, 1, 60, 90), Note(1, 2.5, 127, 1, 0)], qpm=75,
                time_signature=(6, 8))
     data = load_dataset(folder, MELODY, cache_dir=tmp_path / "c", val_fraction=0)
-    assert data.store.metadata(0) == {"qpm": 75.0, "time_signature": [6, 8]}
+    original = read_midi(folder / "x.mid")[0]
+    meta = data.store.metadata(0)
+    assert meta["qpm"] == 75.0 and meta["time_signature"] == [6, 8] and "name" not in meta
     [path] = (tmp_path / "c").glob("notes-*/shard-*.npz")
     [parsed] = shards.read_shard(path).values()
-    piece = shards.to_piece(parsed.pieces[0])
-    assert piece == read_midi(folder / "x.mid")[0].__class__(
-        "x.mid", read_midi(folder / "x.mid")[0].notes, 75.0, (6, 8))
+    assert shards.to_piece(parsed.pieces[0]) == replace(original, name="x.mid")
 
 
 # --- epochs: (piece, shift) pairs, transposed a batch at a time -----------------------------

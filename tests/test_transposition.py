@@ -1,5 +1,7 @@
 """Transposition on token ids (what training applies on the fly) against encoding moved notes."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -99,7 +101,8 @@ def test_ids_out_of_range_are_refused():
 def test_piece_metadata_round_trip():
     piece = Piece("x.mid", [Note(0, 1, 60)], qpm=96.5, time_signature=(6, 8))
     meta = piece_metadata(piece)
-    assert meta == {"qpm": 96.5, "time_signature": [6, 8]}
+    assert meta["qpm"] == 96.5 and meta["time_signature"] == [6, 8]
+    assert json.loads(json.dumps(meta)) == meta  # JSON-able
     bare = Piece("x.mid", piece.notes)
     assert restore_metadata(bare, meta) == piece
     assert restore_metadata(bare, {}) == bare

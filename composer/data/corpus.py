@@ -262,7 +262,8 @@ def _parse_file(path: str, rel: str, digest: str) -> ParsedFile:
             suffix = piece.name[len(path):]
         else:
             suffix = f"#{k}" if len(pieces) > 1 else ""
-        meta = json.dumps(piece_metadata(piece), separators=(",", ":"))
+        meta = {k: v for k, v in piece_metadata(piece).items() if k != "name"}  # kept apart
+        meta = json.dumps(meta, separators=(",", ":"))
         parsed.append(ParsedPiece(rel + suffix, meta, note_arrays(piece.notes)))
     parsed = [p for p in parsed if p.cols["pitch"].size]
     return ParsedFile(rel, digest, "" if parsed else "no notes", parsed)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +62,9 @@ def to_piece(parsed: ParsedPiece) -> Piece:
     c = parsed.cols
     rows = zip(c["start"].tolist(), c["end"].tolist(), c["pitch"].tolist(),
                c["velocity"].tolist(), c["program"].tolist(), c["voice"].tolist(), strict=True)
-    piece = Piece(parsed.name, [Note(*row) for row in rows])
-    return restore_metadata(piece, json.loads(parsed.meta))
+    piece = restore_metadata(Piece(parsed.name, [Note(*row) for row in rows]),
+                             json.loads(parsed.meta))
+    return replace(piece, name=parsed.name)  # the relative name, whatever the metadata says
 
 
 def read_index(path: Path) -> dict[str, str]:
