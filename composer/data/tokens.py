@@ -93,18 +93,18 @@ def _usable_info(info: dict, vocab_size: int) -> bool:
 
 
 def _fresh_segments(found, encoding, cache, home, workers, progress) -> list:
-    """Per shard: the path of its up-to-date segment, or the segment's arrays if they
+    """Per shard: (path, key) of its up-to-date segment, or the segment's arrays if they
     could not be saved. Stale shards are encoded (in parallel when there are many)."""
     jobs = [_segment_job(job, home, encoding) for job in shard_jobs(found, cache)]
     for old in set(home.glob("segment-*.npz")) - {Path(job.segment_path) for job in jobs}:
         with contextlib.suppress(OSError):
             old.unlink()  # a shard left without files
-    current = {job.shard: job.segment_path for job in jobs
+    current = {job.shard: (job.segment_path, job.key) for job in jobs
                if read_segment(Path(job.segment_path), job.key) is not None}
     stale = [job for job in jobs if job.shard not in current]
     work = [files_to_parse(job) + len(job.files) // 4 for job in stale]  # encoding is cheaper
     built = run_jobs(encode_shard, stale, work, workers, progress, "reading and encoding")
-    current.update({job.shard: arrays or job.segment_path
+    current.update({job.shard: arrays or (job.segment_path, job.key)
                     for job, arrays in zip(stale, built, strict=True)})
     return [current[job.shard] for job in jobs]
 
@@ -121,26 +121,33 @@ def encode_shard(job: SegmentJob) -> dict | None:
     arrays if it could not be saved, else None (a worker's answer stays small)."""
     encoding = encoding_from_config(job.encoding)
     parsed = refresh_notes(job)
+    problems, pieces = _encode_files(parsed, encoding)
     dtype = token_dtype(encoding.vocab_size)
-    problems, owners, names, metas, sequences = [], [], [], [], []
-    for index, file in enumerate(parsed):
-        encoded = [(p, encoding.encode_columns(p.cols)) for p in file.pieces]
-        encoded = [(p, ids) for p, ids in encoded if ids.size]
-        problem = file.problem
-        if file.pieces and not encoded:
-            problem = f"no notes the {encoding.name} encoding can use"
-        problems.append(problem)
-        for piece, ids in encoded:
-            owners.append(index)
-            names.append(piece.name)
-            metas.append(piece.meta)
-            sequences.append(ids.astype(dtype))
+    sequences = [ids.astype(dtype) for _, _, ids in pieces]
     arrays = {"key": np.array(job.key), "files": strings([f.rel for f in parsed]),
-              "problems": strings(problems), "piece_file": np.array(owners, dtype=np.int32),
-              "names": strings(names), "meta": strings(metas),
+              "problems": strings(problems),
+              "piece_file": np.array([owner for owner, _, _ in pieces], dtype=np.int32),
+              "names": strings([piece.name for _, piece, _ in pieces]),
+              # the per-piece context: where encoding-dependent context (such as the grid
+              # step the tokens start at) would join the piece_metadata JSON
+              "meta": strings([piece.meta for _, piece, _ in pieces]),
               "lengths": np.array([s.size for s in sequences], dtype=np.int64),
               "tokens": np.concatenate(sequences) if sequences else np.zeros(0, dtype)}
     return None if save_npz(Path(job.segment_path), arrays) else arrays
+
+
+def _encode_files(parsed, encoding: Encoding):
+    """(problem per file, [(file index, ParsedPiece, ids)] of the pieces that encode to
+    something); a file whose pieces all encode to nothing gets a problem of its own."""
+    problems, pieces = [], []
+    for index, file in enumerate(parsed):
+        encoded = [(index, p, encoding.encode_columns(p.cols)) for p in file.pieces]
+        encoded = [item for item in encoded if item[2].size]
+        usable = not file.pieces or encoded
+        problems.append(file.problem if usable else
+                        f"no notes the {encoding.name} encoding can use")
+        pieces += encoded
+    return problems, pieces
 
 
 def read_segment(path: Path, key: str) -> dict | None:
@@ -159,39 +166,36 @@ def read_segment(path: Path, key: str) -> dict | None:
         return None
 
 
-def _segment_arrays(segment, only=None) -> dict | None:
-    """A segment's arrays (checked), or just `only` of them (unchecked: pass 1 checked)."""
-    if isinstance(segment, dict):
-        return segment
-    return load_npz(Path(segment), only=only)
-
-
 def _assemble(segments: list, vocab_size: int, final: Path, files_found: int):
-    """Stream the segments into one store at `final` (in memory if it cannot be written)."""
-    parts, problems, histogram = [], {}, np.zeros(vocab_size, dtype=np.int64)
-    for segment in segments:  # first pass: everything but the tokens
-        arrays = _segment_arrays(segment)
-        if arrays is None:
-            raise DataError(f"the token cache {segment} changed while it was read; run again")
-        parts.append({k: v for k, v in arrays.items() if k != "tokens"})
-        problems.update({rel: p for rel, p in zip(arrays["files"].tolist(),
-                                                  arrays["problems"].tolist(), strict=True) if p})
+    """Stream the segments ((path, key) or arrays) into one store at `final` (in memory if
+    it cannot be written): a first pass reads all but the tokens, a second copies those."""
+    parts = [_part(segment) for segment in segments]
     lengths = np.concatenate([p["lengths"] for p in parts]) if parts else np.zeros(0, np.int64)
     temp = new_temp_dir(final)
     tokens = _token_array(temp, token_dtype(vocab_size), int(lengths.sum()))
+    histogram = np.zeros(vocab_size, dtype=np.int64)
     start = 0
-    for segment, part in zip(segments, parts, strict=True):  # second pass: the tokens
-        arrays = _segment_arrays(segment, only=("tokens",))
-        chunk = arrays["tokens"] if arrays is not None else None
+    for segment, part in zip(segments, parts, strict=True):
+        chunk = segment["tokens"] if isinstance(segment, dict) else \
+            (load_npz(Path(segment[0]), only=("tokens",)) or {}).get("tokens")  # checked: _part
         if chunk is None or chunk.size != part["lengths"].sum():
-            raise DataError(f"the token cache {segment} changed while it was read; run again")
+            raise DataError(f"the token cache {segment[0]} changed while it was read; run again")
         tokens[start:start + chunk.size] = chunk
         histogram += np.bincount(chunk, minlength=vocab_size)[:vocab_size]
         start += chunk.size
-    store = _store(tokens, lengths, parts, vocab_size)
+    problems = {rel: problem for p in parts for rel, problem in
+                zip(p["files"].tolist(), p["problems"].tolist(), strict=True) if problem}
     info = {"files_found": files_found, "problems": problems, "histogram": histogram.tolist(),
-            "files_used": len({(k, int(f)) for k, p in enumerate(parts) for f in p["piece_file"]})}
-    return _publish(store, info, temp, final)
+            "files_used": sum(int(np.unique(p["piece_file"]).size) for p in parts)}
+    return _publish(_store(tokens, lengths, parts, vocab_size), info, temp, final)
+
+
+def _part(segment) -> dict:
+    """A segment's arrays but its tokens, checked against its key."""
+    arrays = segment if isinstance(segment, dict) else read_segment(Path(segment[0]), segment[1])
+    if arrays is None:
+        raise DataError(f"the token cache {segment[0]} changed while it was read; run again")
+    return {name: array for name, array in arrays.items() if name != "tokens"}
 
 
 def _token_array(temp: Path | None, dtype, size: int) -> np.ndarray:
