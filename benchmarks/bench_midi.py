@@ -233,6 +233,7 @@ def run_child(args: list[str], code_path: Path | None = None) -> dict:
         raise SystemExit(f"the child run failed (exit {child.returncode})")
     result = json.loads(output)
     result.update(wall_seconds=time.perf_counter() - start,
+                  cpu_seconds=usage.ru_utime + usage.ru_stime,  # the child and its workers
                   max_process_rss=usage.ru_maxrss * 1024, peak_tree_rss_sampled=peak[0])
     return result
 
@@ -320,7 +321,8 @@ def report_synthetic(result: dict) -> str:
     for name in ("cold", "warm"):
         r = result[name]
         rows.append(
-            f"  {name} load {r['load_seconds']:8.2f} s   epoch windows {r['epoch_seconds']:5.2f} s"
+            f"  {name} load {r['load_seconds']:8.2f} s ({r['cpu_seconds'] / r['wall_seconds']:.2f} "
+            f"cores busy)   epoch windows {r['epoch_seconds']:5.2f} s"
             f"   peak RSS {r['max_process_rss'] / 2**20:7.1f} MiB (largest process), "
             f"{r['peak_tree_rss_sampled'] / 2**20:7.1f} MiB (all processes, sampled)   "
             f"{r['bytes_per_token']:.3f} bytes/token "
