@@ -19,6 +19,10 @@ MAX_PIECE_BEATS = 4096  # a piece is cut at this many beats (1,024 bars of 4/4)
 MAX_NOTES = 200_000  # a file with more notes than this is refused
 MAX_MARKS = 4096  # time signatures, key signatures and chord symbols read per file (each)
 
+# --- Model files -------------------------------------------------------------
+MODEL_BASELINE_TOKENS = 2_000_000  # untransposed training tokens a model file keeps for the
+#                                    n-gram baseline of `evaluate` (uint16: 4 MB at most)
+
 # --- Output ---------------------------------------------------------------
 DEFAULT_QPM = 120.0  # tempo of generated MIDI, quarter notes per minute
 DEFAULT_VELOCITY = 80  # velocity of generated notes when the encoding has none

@@ -1,7 +1,13 @@
-"""Shared fixtures: a private cache folder for every test session, and a tiny corpus."""
+"""Shared fixtures: a private cache folder for every test session, a tiny corpus, and a
+record of the MIDI files parsed."""
+
+from pathlib import Path
 
 import pytest
 from tunes import write_corpus
+
+import composer.music.midi
+from composer.music.midi import read_midi
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -31,3 +37,15 @@ def studio_models(tiny_corpus, tmp_path_factory):
                              epochs=1, max_steps=8, transpose=0, val_fraction=0.2)
         train(tiny_corpus, root / encoding, new_run(config), quiet=True, echo=lambda m: None)
     return root
+
+@pytest.fixture
+def parses(monkeypatch):
+    """The list of paths read_midi was called on (in this process)."""
+    calls = []
+
+    def counting(path):
+        calls.append(Path(path).name)
+        return read_midi(path)
+
+    monkeypatch.setattr(composer.music.midi, "read_midi", counting)
+    return calls

@@ -5,10 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import composer.music.midi
 from composer.data import corpus as corpus_module
-from composer.data import dataset as ds
-from composer.data.cache import default_cache_dir
+from composer.data import tokens
+from composer.data.cache import default_cache_dir, folder_key
 from composer.data.corpus import find_midi_files, load_pieces
 from composer.data.dataset import CorpusSummary, load_dataset, split_pieces
 from composer.errors import DataError
@@ -48,19 +47,6 @@ def corpus(tmp_path):
 @pytest.fixture
 def cache(tmp_path):
     return tmp_path / "cache"
-
-
-@pytest.fixture
-def parses(monkeypatch):
-    """The list of paths read_midi was called on (in this process)."""
-    calls = []
-
-    def counting(path):
-        calls.append(Path(path).name)
-        return read_midi(path)
-
-    monkeypatch.setattr(composer.music.midi, "read_midi", counting)
-    return calls
 
 
 def load(folder, cache, **options):
@@ -138,7 +124,7 @@ def test_default_warning_goes_to_stderr(corpus, cache, capsys):
 def test_tokens_are_the_encoded_pieces(corpus, cache):
     data, _ = load(corpus, cache)
     assert data.train_names == ["a.mid", "b.mid", "sub/c.MIDI", "sub/deep/d.Mid"]
-    assert data.valid == [] and data.valid_names == []
+    assert len(data.valid) == 0 and data.valid_names == []
     for name, ids in zip(data.train_names, data.train, strict=True):
         expected = MELODY.encode(read_midi(corpus / name)[0])
         assert ids.dtype == np.int32 and ids.tolist() == expected.tolist()
@@ -151,9 +137,11 @@ def test_summary_counts(corpus, cache):
     assert s.skipped == {"not a MIDI file (it does not start with 'MThd')": 1}
     assert s.steps == 4 * 24  # 12 eighth notes = 24 steps each
     assert s.train_pieces + s.valid_pieces == 4 and s.valid_steps == 24 * s.valid_pieces
-    assert s.train_sequences == 3 * s.train_pieces == len(data.train)
-    assert s.train_steps == sum(x.size for x in data.train)
-    used = np.unique(np.concatenate(data.train + data.valid))
+    assert s.train_sequences == 3 * s.train_pieces == 3 * len(data.train)
+    assert s.train_steps == 3 * sum(x.size for x in data.train)
+    moved = [MELODY.encode(transpose(read_midi(corpus / name)[0], shift))
+             for name in data.train_names for shift in (-1, 0, 1)]
+    used = np.unique(np.concatenate(moved + list(data.valid)))
     assert s.tokens_used == used.size and s.vocab_size == 50
     text = str(s)
     assert f"{corpus}: 5 MIDI files, 4 used, 1 skipped (1 file: not a MIDI file" in text
@@ -222,19 +210,34 @@ def test_split_keeps_both_parts_when_it_can(count, fraction, expected_valid):
 
 def test_transposition_only_in_training(corpus, cache):
     data, _ = load(corpus, cache, transpose=2, val_fraction=0.3, seed=1)
-    assert len(data.valid) >= 1
-    assert not any("(" in name for name in data.valid_names)
-    base = [n for n in data.train_names if "(" not in n]
-    assert data.train_names[len(base):len(base) * 2] == [f"{n} (+1)" for n in base]
-    assert len(data.train) == 5 * len(base)
-    assert not set(base) & set(data.valid_names)
-    name = base[0]
-    for shift in (-2, 2):
-        moved = transpose(read_midi(corpus / name)[0], shift)
-        index = data.train_names.index(f"{name} ({shift:+d})")
-        assert data.train[index].tolist() == MELODY.encode(moved).tolist()
+    assert len(data.valid) >= 1 and not set(data.train_names) & set(data.valid_names)
+    assert data.shifts == (0, 1, -1, 2, -2)
+    epoch = data.epoch(seed=0, epoch=0, batch_size=2, seq_len=5)
+    seen = sequences_of(epoch)  # {(store row, shift): token ids rebuilt from the windows}
+    assert len(seen) == 5 * len(data.train)
+    for row, name in zip(data.train_rows.tolist(), data.train_names, strict=True):
+        for shift in data.shifts:
+            moved = transpose(read_midi(corpus / name)[0], shift)
+            assert seen[row, shift] == MELODY.encode(moved).tolist()
+    assert not {row for row, _ in seen} & set(data.valid_rows.tolist())
     for name, ids in zip(data.valid_names, data.valid, strict=True):
         assert ids.tolist() == MELODY.encode(read_midi(corpus / name)[0]).tolist()
+
+
+def sequences_of(epoch) -> dict:
+    """{(row, shift): ids} of every sequence of an epoch, glued back from its windows."""
+    found = {}
+    for k in range(len(epoch)):
+        batch = epoch.batch(k)
+        for n in np.flatnonzero(batch.rows >= 0):
+            key = (int(batch.rows[n]), int(batch.shifts[n]))
+            real = batch.ids[n, 1:][batch.mask[n] > 0].tolist()
+            if batch.starts[n]:
+                assert key not in found  # every pair starts once
+                found[key] = [int(batch.ids[n, 0])]
+            assert len(found[key]) == batch.positions[n] + 1  # windows arrive in order
+            found[key] += real
+    return found
 
 
 # --- caches -----------------------------------------------------------------------
@@ -277,17 +280,23 @@ def test_removed_and_added_files(corpus, cache, parses):
     assert data.train_names == ["b.mid", "e.mid", "sub/c.MIDI", "sub/deep/d.Mid"]
 
 
+def cache_files(cache: Path) -> list[Path]:
+    return sorted(p for p in cache.rglob("*") if p.is_file())
+
+
 @pytest.mark.parametrize("damage", [b"", b"PK\x03\x04garbage", b"\x93NUMPY nonsense"])
 def test_corrupt_caches_are_rebuilt(corpus, cache, parses, damage):
     first, _ = load(corpus, cache)
-    files = sorted(cache.glob("*.npz"))
-    assert len(files) == 2  # the notes store and one token cache
-    for path in files:
+    expected = [x.tolist() for x in first.train]  # read before the mapped files are damaged
+    files = cache_files(cache)
+    kinds = sorted({p.suffix for p in files})
+    assert kinds == [".json", ".npy", ".npz"] and len(files) == 5 + 5 + 8  # shards,
+    for path in files:  # segments (one per file, here) and the store's eight files
         path.write_bytes(damage)
     parses.clear()
     again, warnings = load(corpus, cache)
     assert len(parses) == 5 and len(warnings) == 1
-    assert [x.tolist() for x in again.train] == [x.tolist() for x in first.train]
+    assert [x.tolist() for x in again.train] == expected
     parses.clear()
     load(corpus, cache)
     assert parses == []  # rebuilt caches work
@@ -295,19 +304,36 @@ def test_corrupt_caches_are_rebuilt(corpus, cache, parses, damage):
 
 def test_cache_with_wrong_arrays_is_rebuilt(corpus, cache):
     first, _ = load(corpus, cache)
-    for path in cache.glob("*.npz"):
-        np.savez(path, train=np.arange(3))  # readable, but not a cache
+    expected = [x.tolist() for x in first.train]
+    for path in cache.rglob("*.np[yz]"):
+        np.save(path, np.arange(3)) if path.suffix == ".npy" else np.savez(path, x=np.arange(3))
     again, _ = load(corpus, cache)
-    assert again.train_names == first.train_names
+    assert [x.tolist() for x in again.train] == expected
+
+
+def test_a_flipped_byte_is_caught_by_the_checksums(corpus, cache, parses):
+    first, _ = load(corpus, cache)
+    expected = [x.tolist() for x in first.train]
+    for path in cache_files(cache):
+        if path.suffix in (".npy", ".npz"):
+            data = bytearray(path.read_bytes())
+            data[-3] ^= 0x01  # inside the last array's data: the file still loads
+            path.write_bytes(bytes(data))
+    parses.clear()
+    again, _ = load(corpus, cache)
+    assert len(parses) == 5  # no shard was trusted
+    assert [x.tolist() for x in again.train] == expected
 
 
 def test_caches_need_no_pickle(corpus, cache):
     load(corpus, cache, transpose=1, val_fraction=0.5)
-    for path in cache.glob("*.npz"):
+    for path in cache.rglob("*.npz"):
         with np.load(path, allow_pickle=False) as data:
             for name in data.files:
                 assert data[name].dtype != object
-    assert not list(cache.glob("*.tmp"))
+    for path in cache.rglob("*.npy"):
+        assert np.load(path, allow_pickle=False).dtype != object
+    assert not [p for p in cache.rglob("*") if ".tmp" in p.name]
 
 
 def test_unwritable_cache_is_not_fatal(corpus, tmp_path):
@@ -331,13 +357,27 @@ def test_cache_dir_from_environment(monkeypatch, tmp_path):
 def test_default_cache_dir_is_used(corpus, monkeypatch, tmp_path):
     monkeypatch.setenv("COMPOSER_CACHE_DIR", str(tmp_path / "envcache"))
     load_dataset(corpus, MELODY, warn=lambda m: None)
-    assert len(list((tmp_path / "envcache").glob("tokens-*.npz"))) == 1
+    assert len(list((tmp_path / "envcache").glob("tokens-*/*/store-*/tokens.npy"))) == 1
 
 
-def test_old_token_caches_are_pruned(corpus, cache):
-    for seed in range(ds.KEEP_TOKEN_CACHES + 3):
+def test_old_stores_are_pruned_and_seeds_share_one(corpus, cache):
+    for seed in range(3):  # the store does not depend on the split
         load(corpus, cache, val_fraction=0.5, seed=seed)
-    assert len(list(cache.glob("tokens-*.npz"))) == ds.KEEP_TOKEN_CACHES
+    assert len(list(cache.glob("tokens-*/*/store-*"))) == 1
+    for k in range(tokens.KEEP_STORES + 2):  # each state of the folder has its own store
+        write_midi(corpus / "a.mid", tune(100 + k))
+        load(corpus, cache)
+    assert len(list(cache.glob("tokens-*/*/store-*"))) == tokens.KEEP_STORES
+
+
+def test_old_cache_versions_are_removed(corpus, cache):
+    key = folder_key(corpus)
+    cache.mkdir()
+    (cache / f"notes-v1-{key}.npz").write_bytes(b"old")
+    (cache / f"tokens-v1-{key}-abc.npz").write_bytes(b"old")
+    (cache / "notes-v1-someotherfolder.npz").write_bytes(b"not ours")
+    load(corpus, cache)
+    assert sorted(p.name for p in cache.glob("*-v1-*")) == ["notes-v1-someotherfolder.npz"]
 
 
 def test_parallel_parse_matches_serial(tmp_path, monkeypatch):

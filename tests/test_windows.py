@@ -62,3 +62,43 @@ def test_windows_keep_every_transition_exactly_once(lengths, batch_size, seq_len
     assert w.ids.shape[1] == min(batch_size, len(usable))
 
 
+
+
+def reference_windows(sequences, batch_size, seq_len):
+    """The windows as they were built before the store: every piece's windows materialised,
+    each piece to the lane with the fewest windows so far (ties: the lowest lane)."""
+    T = seq_len
+    pieces = [np.asarray(s) for s in sequences if len(s) > 1]
+    lanes = [[] for _ in range(min(batch_size, len(pieces)))]
+    lengths = [0] * len(lanes)
+    for piece in pieces:
+        count = -(-(len(piece) - 1) // T)
+        padded = np.zeros(count * T + 1, dtype=np.int32)
+        padded[: len(piece)] = piece
+        index = np.arange(count)[:, None] * T + np.arange(T + 1)[None, :]
+        lane = lengths.index(min(lengths))
+        lanes[lane].append((padded[index], (index[:, 1:] < len(piece)).astype(np.float32)))
+        lengths[lane] += count
+    K, N = max(lengths), len(lanes)
+    ids, mask = np.zeros((K, N, T + 1), np.int32), np.zeros((K, N, T), np.float32)
+    starts = np.zeros((K, N), dtype=bool)
+    for n, lane in enumerate(lanes):
+        k = 0
+        for piece_ids, piece_mask in lane:
+            ids[k : k + len(piece_ids), n], mask[k : k + len(piece_ids), n] = piece_ids, piece_mask
+            starts[k, n] = True
+            k += len(piece_ids)
+    return ids, mask, starts
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=1, max_size=14), st.integers(1, 6),
+       st.integers(1, 9))
+def test_windows_walked_lane_by_lane_equal_the_greedy_layout(lengths, batch_size, seq_len):
+    pieces = [np.arange(1, n + 1) + 100 * k for k, n in enumerate(lengths)]
+    if all(n < 2 for n in lengths):
+        return
+    w = piece_windows(pieces, batch_size, seq_len)
+    ids, mask, starts = reference_windows(pieces, batch_size, seq_len)
+    assert np.array_equal(w.ids, ids) and np.array_equal(w.mask, mask)
+    assert np.array_equal(w.starts, starts)

@@ -58,7 +58,7 @@ def info(model_path):
     click.echo(f"vocabulary: {trained.encoding.vocab_size} tokens")
     click.echo(f"parameters: {trained.parameter_count:,}")
     click.echo(f"trained on: {trained.data.get('folder', '?')} "
-               f"({len(trained.train_tokens)} training pieces)")
+               f"({len(trained.data.get('train_names', trained.train_tokens))} training pieces)")
     for f in fields(trained.config):
         click.echo(f"  {f.name:13} {getattr(trained.config, f.name)}")
     click.echo(_grammar_defaults(trained))

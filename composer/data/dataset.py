@@ -1,63 +1,52 @@
-"""A folder of MIDI files as token sequences: encode, split, augment, cache.
+"""A folder of MIDI files as token sequences: encode, split, transpose on the fly, cache.
 
 The path from files to training windows:
 
-1. Scan: every file under the folder (recursively) whose name ends in .mid or
-   .midi, in any case, sorted by relative path.
-2. Parse: `composer.music.midi.read_midi` on each file, in worker processes when
-   more than PARALLEL_MIN_FILES files need it. A file that fails is reported
-   once through `warn` ("skipped PATH: problem") and left out.
-3. Cache the notes: one store per folder keeps every file's notes under its
-   relative path and content hash, so only new or changed files are parsed again.
-4. Encode every piece; pieces that encode to nothing are left out (a file with
-   no usable piece is reported like a parse failure).
-5. Split by piece, never by window: a piece is held out for validation when a
+1. Scan and parse (composer.data.corpus): every .mid/.midi file under the folder,
+   sorted by relative path, parsed in worker processes when there are many; the
+   notes are cached in shards, so a changed file is the only one parsed again. A
+   file that fails is reported once through `warn` ("skipped PATH: problem").
+2. Encode (composer.data.tokens): pieces that encode to nothing are left out (a
+   file with no usable piece is reported like a parse failure). The token ids of
+   every usable piece sit in one memory-mapped store (composer.data.store), cached
+   per folder state and encoding: a warm start scans, hashes and maps it.
+3. Split by piece, never by window: a piece is held out for validation when a
    hash of (seed, piece name) falls below val_fraction, so adding files never
    moves the others. If that leaves no validation piece (val_fraction > 0, at
    least 2 pieces) the piece with the smallest hash is held out; if it leaves no
    training piece, the one with the largest hash goes back to training.
-6. Augment the training pieces (only) by every transposition -N..+N semitones.
-7. Cache the tokens: one .npz per (files and their hashes, encoding config,
-   transposition, split settings, FORMAT_VERSION), so a second start is fast.
-
-The caches are those of composer.data.cache.
+4. Augment the training pieces (only) by every transposition -N..+N semitones,
+   on the fly: an epoch covers every (training piece, shift) pair, shifts in the
+   order 0, +1, -1, +2, -2, ..., and each batch is transposed as it is cut from
+   the store (Encoding.transpose_ids, composer.data.windows). Nothing transposed is
+   stored, so the loaded set takes the same memory whatever N is.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
 
-from composer.data.cache import (
-    FORMAT_VERSION,
-    folder_key,
-    load_npz,
-    resolve_cache_dir,
-    save_npz,
-    strings,
-)
+from composer.data.cache import resolve_cache_dir
 from composer.data.corpus import (
-    ParsedPiece,
     Warn,
     check_workers,
     describe_problems,
     nothing_usable,
-    parse_corpus,
     report,
-    scan,
     warn_stderr,
 )
+from composer.data.corpus import scan as scan_folder
+from composer.data.store import TokenStore
+from composer.data.tokens import load_or_build_store, problem_counts
+from composer.data.windows import EpochWindows, FeatureHook
 from composer.errors import DataError
 from composer.music.encoding import Encoding
 
-KEEP_TOKEN_CACHES = 8  # token caches kept per folder (the oldest are removed)
+BASELINE_SEED = 0xB45E  # mixed with the run's seed to choose the pieces a model file keeps
 
 
 @dataclass
@@ -72,11 +61,11 @@ class CorpusSummary:
     steps: int = 0  # tokens in those pieces
     train_pieces: int = 0  # pieces in the training part (before transposition)
     valid_pieces: int = 0  # held-out pieces
-    train_sequences: int = 0  # training sequences, transposed copies included
+    train_sequences: int = 0  # (training piece, shift) pairs an epoch covers
     train_steps: int = 0  # tokens in them
     valid_steps: int = 0  # tokens in the held-out pieces
     transpose: int = 0  # training pieces appear at every shift -transpose..+transpose
-    tokens_used: int = 0  # distinct token ids that occur in train or valid
+    tokens_used: int = 0  # distinct token ids that occur in train (any shift) or valid
     vocab_size: int = 0  # V
 
     @property
@@ -97,15 +86,89 @@ class CorpusSummary:
         return "\n".join(lines)
 
 
+class Pieces(Sequence):
+    """Some pieces of a store, each read as an int32 array (T,) when indexed."""
+
+    def __init__(self, store: TokenStore, rows: np.ndarray):
+        self.store, self.rows = store, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Pieces(self.store, self.rows[index])
+        return self.store.piece(int(self.rows[index]))
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.store.lengths[self.rows]
+
+    @property
+    def names(self) -> list[str]:
+        return self.store.piece_names(self.rows.tolist())
+
+
 @dataclass
 class Dataset:
-    """Token sequences ready for training. Each array is int32, shape (T,)."""
+    """Training and validation pieces of a token store, and the training shifts."""
 
-    train: list[np.ndarray]  # the train_pieces untransposed first, then transposed copies
-    valid: list[np.ndarray]  # held-out pieces, never transposed
-    train_names: list[str]  # piece name, plus " (+k)" for a copy transposed by k
-    valid_names: list[str]
+    store: TokenStore  # every usable piece, untransposed, usually memory-mapped
+    train_rows: np.ndarray  # (P,) int64 store rows of the training pieces, in file order
+    valid_rows: np.ndarray  # store rows of the held-out pieces, in file order
+    shifts: tuple[int, ...]  # training shifts in epoch order: 0, +1, -1, +2, -2, ...
+    tables: np.ndarray  # (len(shifts), V) token ids moved by each shift (the store's type)
     summary: CorpusSummary
+
+    @property
+    def train(self) -> Pieces:
+        """The training pieces, untransposed."""
+        return Pieces(self.store, self.train_rows)
+
+    @property
+    def valid(self) -> Pieces:
+        return Pieces(self.store, self.valid_rows)
+
+    @property
+    def train_names(self) -> list[str]:
+        return self.train.names
+
+    @property
+    def valid_names(self) -> list[str]:
+        return self.valid.names
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of every array the dataset holds (mapped from the cache or not)."""
+        return self.store.nbytes + self.train_rows.nbytes + self.valid_rows.nbytes + \
+            self.tables.nbytes
+
+    def epoch(self, seed: int, epoch: int, batch_size: int, seq_len: int,
+              features: FeatureHook | None = None) -> EpochWindows:
+        """This epoch's windows: every (training piece, shift) pair once, shuffled by
+        (seed, epoch). Pair j is piece j % P at shift j // P, the order in which pieces
+        and their stored transposed copies used to be listed, so a seed shuffles alike."""
+        count = len(self.train_rows) * len(self.shifts)
+        order = np.random.default_rng([seed, epoch]).permutation(count)
+        order = order.astype(np.int32 if count < 2**31 else np.int64)
+        return EpochWindows(self.store.tokens, self.store.offsets, self.train_rows, order,
+                            self.tables, self.shifts, batch_size, seq_len, features)
+
+    def start_counts(self) -> np.ndarray:
+        """(V,) how often each token opens a training piece."""
+        firsts = self.store.tokens[self.store.offsets[self.train_rows]]
+        return np.bincount(firsts, minlength=self.store.vocab_size)
+
+    def baseline_pieces(self, max_tokens: int, seed: int) -> list[np.ndarray]:
+        """Untransposed training pieces, in file order, of at most `max_tokens` tokens in
+        all: every piece when they fit, else pieces drawn at random (seeded) until full."""
+        lengths = self.train.lengths
+        rows = self.train_rows
+        if lengths.sum() > max_tokens:
+            order = np.random.default_rng([seed, BASELINE_SEED]).permutation(len(rows))
+            keep = order[np.cumsum(lengths[order]) <= max_tokens]
+            rows = rows[np.sort(keep)]
+        return [self.store.piece(int(r)) for r in rows]
 
 
 def load_dataset(folder, encoding: Encoding, *, transpose: int = 0, val_fraction: float = 0.1,
@@ -113,26 +176,63 @@ def load_dataset(folder, encoding: Encoding, *, transpose: int = 0, val_fraction
                  workers: int | None = None, progress: bool = False) -> Dataset:
     """Encode every MIDI file under `folder` (see the module docstring for the steps)."""
     _check_settings(transpose, val_fraction, seed, workers)
-    warn = warn or warn_stderr
-    files, rels, digests = scan(folder)
-    cache = resolve_cache_dir(cache_dir)
-    key = _token_key(rels, digests, encoding, transpose, val_fraction, seed)
-    cached = _load_tokens(cache, folder, key)
-    if cached is None:
-        parsed = parse_corpus(folder, files, rels, digests, cache, workers, progress)
-        cached = _build(parsed, encoding, transpose, val_fraction, seed, progress, folder)
-        if cached[0].train or cached[0].valid:
-            _save_tokens(cache, folder, key, *cached)
-    dataset, problems = cached
-    dataset.summary.folder = str(folder)
-    report(folder, problems, warn)
-    if not dataset.train and not dataset.valid:
-        raise DataError(nothing_usable(folder, len(files), dataset.summary.skipped))
+    found = scan_folder(folder)
+    store, info = load_or_build_store(found, encoding, resolve_cache_dir(cache_dir), workers,
+                                      progress)
+    report(folder, info["problems"], warn or warn_stderr)
+    if not len(store):
+        raise DataError(nothing_usable(folder, len(found.rels), problem_counts(info)))
+    return split_store(store, info, encoding, transpose, val_fraction, seed, str(folder))
+
+
+def training_shifts(transpose: int) -> tuple[int, ...]:
+    """0, then 1, -1, 2, -2, ... up to +-transpose."""
+    return (0,) + tuple(s for k in range(1, transpose + 1) for s in (k, -k))
+
+
+def split_store(store: TokenStore, info: dict, encoding: Encoding, transpose: int,
+                val_fraction: float, seed: int, folder: str) -> Dataset:
+    """The Dataset of a store: the split (module docstring, 3) and the summary."""
+    names = store.piece_names()
+    held_out = split_pieces([names[r] for r in store.order.tolist()], val_fraction, seed)
+    order = np.asarray(store.order, dtype=np.int64)
+    shifts = training_shifts(transpose)
+    tables = encoding.transpose_tables(shifts).astype(store.tokens.dtype)  # ids fit the store
+    dataset = Dataset(store, order[~held_out], order[held_out], shifts, tables,
+                      CorpusSummary(folder, 0, 0))
+    dataset.summary = _summary(dataset, info, folder, transpose)
     return dataset
 
 
+def _summary(dataset: Dataset, info: dict, folder: str, transpose: int) -> CorpusSummary:
+    store, copies = dataset.store, len(dataset.shifts)
+    train_steps, valid_steps = int(dataset.train.lengths.sum()), int(dataset.valid.lengths.sum())
+    return CorpusSummary(
+        folder=folder, files_found=info["files_found"], files_used=info["files_used"],
+        skipped=problem_counts(info), pieces=len(store), steps=int(store.tokens.size),
+        train_pieces=len(dataset.train_rows), valid_pieces=len(dataset.valid_rows),
+        train_sequences=len(dataset.train_rows) * copies, train_steps=train_steps * copies,
+        valid_steps=valid_steps, transpose=transpose, tokens_used=_tokens_used(dataset, info),
+        vocab_size=store.vocab_size)
+
+
+def _tokens_used(dataset: Dataset, info: dict) -> int:
+    """Distinct ids in the held-out pieces and in the training pieces at any shift."""
+    store = dataset.store
+    total = np.asarray(info["histogram"], dtype=np.int64)  # (V,) over the whole store
+    valid = [store.tokens[store.offsets[r]:store.offsets[r + 1]]
+             for r in dataset.valid_rows.tolist()]
+    in_valid = np.bincount(np.concatenate(valid), minlength=store.vocab_size) if valid else \
+        np.zeros(store.vocab_size, dtype=np.int64)
+    used = in_valid > 0
+    in_train = np.flatnonzero(total - in_valid > 0)
+    for table in dataset.tables:
+        used[table[in_train]] = True
+    return int(used.sum())
+
+
 def split_pieces(names: Sequence[str], val_fraction: float, seed: int) -> np.ndarray:
-    """Bool (pieces,): True for the pieces held out for validation (module docstring, 5)."""
+    """Bool (pieces,): True for the pieces held out for validation (module docstring, 3)."""
     if not names:
         return np.zeros(0, dtype=bool)
     draw = np.array([_unit_hash(f"{seed}:{name}") for name in names])  # (pieces,) in [0, 1)
@@ -158,132 +258,5 @@ def _check_settings(transpose, val_fraction, seed, workers) -> None:
 
 def _unit_hash(text: str) -> float:
     """A number in [0, 1) that depends only on `text`."""
-    return int(hashlib.blake2b(text.encode(), digest_size=8).hexdigest(), 16) / 2.0**64
-
-
-def _build(parsed, encoding, transpose, val_fraction, seed, progress, folder):
-    """(Dataset, problems by relative path) from parsed files."""
-    problems = {f.rel: f.problem for f in parsed if f.problem}
-    usable: list[tuple[ParsedPiece, np.ndarray]] = []
-    used_files = 0
-    for f in tqdm(parsed, disable=not progress, unit="file", desc="encoding"):
-        encoded = [(p, encoding.encode_columns(p.cols)) for p in f.pieces]
-        encoded = [(p, ids) for p, ids in encoded if ids.size]
-        if f.pieces and not encoded:
-            problems[f.rel] = f"no notes the {encoding.name} encoding can use"
-        used_files += bool(encoded)
-        usable += encoded
-    held_out = split_pieces([p.name for p, _ in usable], val_fraction, seed)
-    train = [pair for pair, out in zip(usable, held_out, strict=True) if not out]
-    valid = [pair for pair, out in zip(usable, held_out, strict=True) if out]
-    train_ids, train_names = _augment(train, encoding, transpose)
-    summary = CorpusSummary(
-        folder=str(folder), files_found=len(parsed), files_used=used_files,
-        skipped=dict(Counter(problems.values())), pieces=len(usable),
-        steps=sum(ids.size for _, ids in usable), train_pieces=len(train),
-        valid_pieces=len(valid), train_sequences=len(train_ids),
-        train_steps=sum(ids.size for ids in train_ids),
-        valid_steps=sum(ids.size for _, ids in valid), transpose=transpose,
-        tokens_used=_tokens_used(train_ids + [ids for _, ids in valid], encoding.vocab_size),
-        vocab_size=encoding.vocab_size)
-    dataset = Dataset(train_ids, [ids for _, ids in valid], train_names,
-                      [p.name for p, _ in valid], summary)
-    return dataset, problems
-
-
-def _augment(train, encoding: Encoding, transpose: int):
-    """Training sequences and names: the pieces, then each shift 1, -1, 2, -2, ... in turn."""
-    ids = [ids for _, ids in train]
-    names = [p.name for p, _ in train]
-    shifts = [s for k in range(1, transpose + 1) for s in (k, -k)]
-    for shift in shifts:
-        for piece, _ in train:
-            moved = encoding.encode_columns(_transposed(piece.cols, shift))
-            if moved.size:
-                ids.append(moved)
-                names.append(f"{piece.name} ({shift:+d})")
-    return ids, names
-
-
-def _transposed(cols: dict[str, np.ndarray], shift: int) -> dict[str, np.ndarray]:
-    """Columns moved by `shift` semitones; notes pushed outside 0..127 are dropped."""
-    pitch = cols["pitch"] + shift
-    keep = (pitch >= 0) & (pitch <= 127)
-    moved = {k: v[keep] for k, v in cols.items()}
-    moved["pitch"] = pitch[keep]
-    return moved
-
-
-def _tokens_used(sequences: list[np.ndarray], vocab_size: int) -> int:
-    if not sequences:
-        return 0
-    return int(np.count_nonzero(np.bincount(np.concatenate(sequences), minlength=vocab_size)))
-
-
-def _token_key(rels, digests, encoding: Encoding, transpose, val_fraction, seed) -> str:
-    key = {"version": FORMAT_VERSION, "files": list(zip(rels, digests, strict=True)),
-           "encoding": encoding.config(), "transpose": transpose,
-           "val_fraction": float(val_fraction), "seed": seed}
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _token_path(cache: Path, folder, key: str) -> Path:
-    return cache / f"tokens-v{FORMAT_VERSION}-{folder_key(folder)}-{key}.npz"
-
-
-def _pack(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.array([s.size for s in sequences], dtype=np.int64)
-    tokens = np.concatenate(sequences) if sequences else np.zeros(0, np.int32)
-    return tokens.astype(np.int32), lengths
-
-
-def _unpack(tokens: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
-    if lengths.sum() != tokens.size:
-        raise ValueError("token counts do not add up")
-    return np.split(tokens.astype(np.int32), np.cumsum(lengths)[:-1]) if lengths.size else []
-
-
-def _save_tokens(cache: Path, folder, key: str, dataset: Dataset, problems: dict) -> None:
-    train, train_lengths = _pack(dataset.train)
-    valid, valid_lengths = _pack(dataset.valid)
-    arrays = {"train": train, "train_lengths": train_lengths, "valid": valid,
-              "valid_lengths": valid_lengths, "train_names": strings(dataset.train_names),
-              "valid_names": strings(dataset.valid_names),
-              "problem_files": strings(list(problems)),
-              "problems": strings(list(problems.values())),
-              "summary": np.array(json.dumps(asdict(dataset.summary)))}
-    path = _token_path(cache, folder, key)
-    if save_npz(path, arrays):
-        _prune(cache, folder, keep=path)
-
-
-def _load_tokens(cache: Path, folder, key: str):
-    """(Dataset, problems) from the token cache, or None if absent or damaged."""
-    data = load_npz(_token_path(cache, folder, key))
-    if data is None:
-        return None
-    try:
-        summary = CorpusSummary(**json.loads(str(data["summary"])))
-        dataset = Dataset(_unpack(data["train"], data["train_lengths"]),
-                          _unpack(data["valid"], data["valid_lengths"]),
-                          data["train_names"].tolist(), data["valid_names"].tolist(), summary)
-        problems = dict(zip(data["problem_files"].tolist(), data["problems"].tolist(),
-                            strict=True))
-    except (KeyError, ValueError, TypeError):
-        return None
-    if len(dataset.train) != len(dataset.train_names) or \
-            len(dataset.valid) != len(dataset.valid_names):
-        return None
-    return dataset, problems
-
-
-def _prune(cache: Path, folder, keep: Path) -> None:
-    """Remove all but the KEEP_TOKEN_CACHES newest token caches of `folder`."""
-    pattern = f"tokens-v{FORMAT_VERSION}-{folder_key(folder)}-*.npz"
-    try:
-        caches = sorted(cache.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in caches[KEEP_TOKEN_CACHES:]:
-            if old != keep:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8)
+    return int(digest.hexdigest(), 16) / 2.0**64

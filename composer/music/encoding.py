@@ -54,6 +54,24 @@ class Encoding(ABC):
         """Notes of any id sequence (ids in 0..V-1), sorted; never fails on odd orders."""
 
     @abstractmethod
+    def transpose_ids(self, ids, shift: int) -> np.ndarray:
+        """Token ids (same shape, int32) of the same music moved by `shift` semitones.
+
+        A token-by-token map, so it applies to any window of a sequence (training
+        transposes on the fly, a batch at a time). It equals `encode(transpose(piece,
+        shift))` whenever every note of the piece lies in the encoding's pitch range both
+        before and after the shift. A pitch the shift pushes out of the range is folded
+        back in by whole octaves, token by token; each encoding says what that gives at
+        the edges. ids may have any shape; values in 0..V-1.
+        """
+
+    def transpose_tables(self, shifts: Sequence[int]) -> np.ndarray:
+        """(S, V) int32: row s maps every token id to its id moved by shifts[s] semitones."""
+        every = np.arange(self.vocab_size)
+        rows = [self.transpose_ids(every, shift) for shift in shifts]
+        return np.stack(rows) if rows else np.zeros((0, self.vocab_size), np.int32)
+
+    @abstractmethod
     def event_mask(self) -> np.ndarray:
         """Bool (V,): True for the tokens that start a note (NOTE_ON)."""
 
@@ -158,6 +176,28 @@ def fold_pitches(pitches: np.ndarray, low: int, high: int) -> np.ndarray:
     below = np.maximum(low - pitches, 0)
     above = np.maximum(pitches - high, 0)
     return pitches + 12 * (-(-below // 12)) - 12 * (-(-above // 12))
+
+
+def shift_pitch_ids(ids, shift, vocab_size: int, first_id: int, low: int, high: int):
+    """Pitch token ids moved by `shift` semitones, folded into low..high; others unchanged.
+
+    The tokens first_id .. first_id + (high - low) stand for the pitches low..high (a
+    NOTE_ON or NOTE_OFF block); ids of any shape, int32 out. TypeError for a shift that is
+    not an integer, ValueError for an id outside 0..vocab_size-1.
+    """
+    if isinstance(shift, bool) or not isinstance(shift, int | np.integer):
+        raise TypeError(f"shift must be an integer number of semitones, not {shift!r}")
+    ids = np.asarray(ids)
+    if ids.size and not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"token ids must be integers, got {ids.dtype}")
+    ids = ids.astype(np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        bad = ids[(ids < 0) | (ids >= vocab_size)][0]
+        raise ValueError(f"token id {bad} out of range 0..{vocab_size - 1}")
+    pitch = ids - first_id + low
+    is_pitch = (ids >= first_id) & (ids <= first_id + high - low)
+    moved = fold_pitches(pitch + int(shift), low, high) - low + first_id
+    return np.where(is_pitch, moved, ids).astype(np.int32)
 
 
 def round_half_up(x: np.ndarray) -> np.ndarray:

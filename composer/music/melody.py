@@ -32,6 +32,15 @@ Decoding: NOTE_ON starts a note, HOLD extends it, REST (or the next NOTE_ON)
 ends it; a HOLD with no sounding note is read as REST. Notes get
 DEFAULT_VELOCITY, DEFAULT_PROGRAM (or N for "program:N"), voice 0 (or N for
 "voice:N"); times are in beats (step / steps_per_quarter).
+
+Transposition on the ids (`transpose_ids`): NOTE_ON(p) becomes NOTE_ON(p + k), REST
+and HOLD stay. That is the encoding of the transposed notes whenever every note of the
+piece lies in min_pitch..max_pitch before and after the shift. At the edges a pitch
+pushed out of the range is folded back by whole octaves; if the piece's own notes were
+folded when it was encoded (rule 6), the folded pitch is what moves, so the result can
+sit an octave away from encoding the transposed notes (e.g. 48..95, pitch 100 is
+stored as 88; +10 gives 98, folded to 86, as encoding would; -10 gives 78 where
+encoding the moved note, 90, gives 90).
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ from composer.music.encoding import (
     clip_notes,
     fold_pitches,
     quantize,
+    shift_pitch_ids,
     strike_segments,
 )
 from composer.music.notes import Note
@@ -164,6 +174,11 @@ class MelodyEncoding(Encoding):
         if cols["pitch"].size == 0:
             return 0
         return int(quantize(cols["start"], cols["end"], self.steps_per_quarter)[0].min())
+
+    def transpose_ids(self, ids, shift: int) -> np.ndarray:
+        """NOTE_ON(p) -> NOTE_ON(p + shift), folded into the range; see the module docstring."""
+        return shift_pitch_ids(ids, shift, self.vocab_size, FIRST_NOTE_ON, self.min_pitch,
+                               self.max_pitch)
 
     # --- decode ---------------------------------------------------------------
 

@@ -34,6 +34,14 @@ of a sounding pitch ends it and starts it again (within one step: the note just
 continues, with the newer velocity); a NOTE_OFF in the same step as its NOTE_ON
 drops that zero-length note; notes still on at the end stop at the final time.
 Before any VELOCITY token notes get DEFAULT_VELOCITY; all get DEFAULT_PROGRAM.
+
+Transposition on the ids (`transpose_ids`): NOTE_ON(p) and NOTE_OFF(p) become
+NOTE_ON(p + k) and NOTE_OFF(p + k); TIME_SHIFT and VELOCITY stay. That is the encoding
+of the transposed notes whenever every note lies in min_pitch..max_pitch before and
+after the shift. At the edges a pitch pushed out of the range is folded back by whole
+octaves, token by token, after the notes were merged and ordered: where encoding the
+moved notes would fold first, two notes can now land on one pitch (decoding restarts
+it) or a step's NOTE_ONs leave pitch order; the sequence still decodes.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from composer.music.encoding import (
     clip_notes,
     fold_pitches,
     quantize,
+    shift_pitch_ids,
     strike_segments,
 )
 from composer.music.notes import Note
@@ -187,6 +196,13 @@ class PerformanceEncoding(Encoding):
         if cols["pitch"].size == 0:
             return 0
         return int(quantize(cols["start"], cols["end"], self.steps_per_quarter)[0].min())
+
+    def transpose_ids(self, ids, shift: int) -> np.ndarray:
+        """NOTE_ON/NOTE_OFF(p) -> (p + shift), folded into the range; see the docstring."""
+        moved = shift_pitch_ids(ids, shift, self.vocab_size, 0, self.min_pitch,
+                                self.max_pitch)  # NOTE_ON block
+        return shift_pitch_ids(moved, shift, self.vocab_size, self.off_base, self.min_pitch,
+                               self.max_pitch)  # NOTE_OFF block
 
     # --- decode ---------------------------------------------------------------
 

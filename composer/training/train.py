@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from composer.constants import MODEL_BASELINE_TOKENS
 from composer.data.dataset import Dataset, load_dataset
-from composer.data.windows import Windows, piece_windows
+from composer.data.windows import EpochWindows
 from composer.errors import CheckpointError, ComposerError
 from composer.evaluation.scoring import score_model
 from composer.music.encoding import Encoding, make_encoding
@@ -91,10 +92,9 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
         raise ComposerError(f"{data_dir}: too few pieces to hold any out for validation")
     data_info = {"folder": portable_name(data_dir), "pieces": dataset.summary.pieces,
                  # relative names of the training pieces: evaluate leaves them out
-                 "train_names": dataset.train_names[: dataset.summary.train_pieces],
+                 "train_names": dataset.train_names,
                  # note lengths and polyphony: the defaults of grammar-aware sampling
-                 "note_limits": corpus_limits(
-                     run.encoding, dataset.train[: dataset.summary.train_pieces]).to_dict()}
+                 "note_limits": corpus_limits(run.encoding, dataset.train).to_dict()}
     with _interrupt_flag() as interrupted:
         stop = should_stop or interrupted
         while not _done(run):
@@ -120,7 +120,7 @@ def _done(run: Run) -> bool:
 
 def _train_epoch(run, dataset, out_dir, data_info, quiet, echo, stop):
     config, progress = run.config, run.progress
-    windows = epoch_windows(dataset.train, config, progress.epoch)
+    windows = epoch_windows(dataset, config, progress.epoch)
     bar = tqdm(total=len(windows), initial=progress.window, disable=quiet, unit="step",
                desc=f"epoch {progress.epoch + 1}/{config.epochs}", leave=False,
                mininterval=0.5)
@@ -140,21 +140,20 @@ def _train_epoch(run, dataset, out_dir, data_info, quiet, echo, stop):
     _end_epoch(run, dataset, out_dir, data_info, echo)
 
 
-def epoch_windows(train_sequences, config: TrainConfig, epoch: int) -> Windows:
-    """This epoch's windows: the pieces shuffled by (seed, epoch), each starting a window."""
-    order = np.random.default_rng([config.seed, epoch]).permutation(len(train_sequences))
-    return piece_windows([train_sequences[i] for i in order], config.batch_size,
-                         config.seq_len)
+def epoch_windows(dataset: Dataset, config: TrainConfig, epoch: int) -> EpochWindows:
+    """This epoch's windows: every (piece, shift) pair shuffled by (seed, epoch), each
+    starting a window, cut and transposed from the token store a batch at a time."""
+    return dataset.epoch(config.seed, epoch, config.batch_size, config.seq_len)
 
 
-def train_step(run: Run, windows: Windows, k: int) -> float:
+def train_step(run: Run, windows: EpochWindows, k: int) -> float:
     """One optimiser step on window k; returns the loss in nats/step."""
-    config, window = run.config, windows.ids[k]  # (N, T+1)
-    ids, targets = window[:, :-1].T, window[:, 1:].T  # time-major (T, N)
-    state = _carried_state(run, windows.starts[k])
+    config, batch = run.config, windows.batch(k)  # ids (N, T+1)
+    ids, targets = batch.ids[:, :-1].T, batch.ids[:, 1:].T  # time-major (T, N)
+    state = _carried_state(run, batch.starts)
     logits, run.state, cache = model.forward(run.params, ids, state, config.dropout, run.rng,
                                              run.workspace)
-    loss, dlogits = model.cross_entropy(logits, targets, windows.mask[k].T)
+    loss, dlogits = model.cross_entropy(logits, targets, batch.mask.T)
     grads, _ = model.backward(run.params, dlogits, cache)  # state is carried, not learned
     if config.clip_value:
         clip(grads, config.clip_value)
@@ -222,9 +221,8 @@ def _meta(run: Run, data_info) -> dict:
 
 def save_model(run: Run, dataset: Dataset, out_dir, data_info) -> Path:
     """The current weights as OUT/model.npz (what sample and evaluate read)."""
-    train = dataset.train[: dataset.summary.train_pieces]  # untransposed pieces
-    starts = np.bincount([s[0] for s in train], minlength=run.encoding.vocab_size)
-    arrays = model_arrays(run.params, train, starts)
+    train = dataset.baseline_pieces(MODEL_BASELINE_TOKENS, run.config.seed)  # untransposed
+    arrays = model_arrays(run.params, train, dataset.start_counts())
     return checkpoint.save(Path(out_dir) / checkpoint.MODEL_FILE, arrays, _meta(run, data_info))
 
 
