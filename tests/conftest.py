@@ -27,14 +27,16 @@ def tiny_corpus(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def studio_models(tiny_corpus, tmp_path_factory):
-    """A models folder for the studio tests: two tiny runs, "melody" and "performance"."""
+    """A models folder for the studio tests: two tiny runs, "melody" (hearing metre, key
+    and chords) and "performance" (hearing nothing but its tokens)."""
     from composer.training.config import TrainConfig
     from composer.training.train import new_run, train
 
     root = tmp_path_factory.mktemp("studio-models")
     for encoding in ("performance", "melody"):  # melody last: the newest, so the default
         config = TrainConfig(encoding=encoding, hidden_size=16, seq_len=16, batch_size=4,
-                             epochs=1, max_steps=8, transpose=0, val_fraction=0.2)
+                             epochs=1, max_steps=8, transpose=0, val_fraction=0.2,
+                             condition=("metre", "key", "chords") if encoding == "melody" else ())
         train(tiny_corpus, root / encoding, new_run(config), quiet=True, echo=lambda m: None)
     return root
 

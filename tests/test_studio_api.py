@@ -59,8 +59,10 @@ def test_models_are_listed_by_id_with_what_they_hear(client):
     assert answer["default"] == "melody"
     melody = answer["models"][0]
     assert melody["encoding"] == "melody" and melody["parameters"] > 0
-    assert melody["supports"] == {"metre": False, "key": False, "chords": False,
-                                  "scale_lock": False}
+    assert melody["supports"] == {"metre": True, "key": True, "chords": True,
+                                  "scale_lock": True}
+    assert answer["models"][1]["supports"] == {"metre": False, "key": False, "chords": False,
+                                               "scale_lock": False}
     assert answer["limits"]["max_bars"] == 64 and answer["audio"]["server"] is False
     assert "path" not in melody and "file" not in melody  # ids only, never paths
 
@@ -192,10 +194,10 @@ def test_an_8_mb_upload_is_refused_and_the_server_carries_on(client):
     ({"model": "melody", "metre": "7/0"}, 400, "metre", 'metre "7/0": the note value'),
     ({"model": "melody", "key": "Q major"}, 400, "key", 'key "Q major": "Q" is not a note'),
     ({"model": "melody", "chords": "H7"}, 400, "chords", 'chords: "H7" is not a chord symbol'),
-    ({"model": "melody", "key": "D major"}, 400, "key",
-     "model melody was not trained with key conditioning; leave key empty"),
-    ({"model": "melody", "chords": "Am F C G"}, 400, "chords",
-     "model melody was not trained with chords conditioning"),
+    ({"model": "performance", "key": "D major"}, 400, "key",
+     "model performance was not trained with key conditioning; leave key empty"),
+    ({"model": "performance", "chords": "Am F C G"}, 400, "chords",
+     "model performance was not trained with chords conditioning"),
     ({"model": "../melody"}, 400, "model", "model '../melody' is not an id"),
     ({"model": "nothing"}, 404, "model", "no model 'nothing'; the models are: melody, "
                                          "performance"),

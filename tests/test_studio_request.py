@@ -131,7 +131,7 @@ def test_a_melody_take_lasts_exactly_the_bars_asked(models):
     request = parse_take_request(body(bars=3, metre="6/8", seed=1))
     music = compose(models["melody"], request, None, np.random.default_rng(1))
     assert music.end == 9.0 and music.metre == Metre(6, 8) and music.primer_end == 0
-    assert music.tokens == 9 * 4 + 1  # 36 sixteenth steps after the start token
+    assert music.tokens == 9 * 4  # 36 sixteenth steps, the start token the first of them
     assert music.notes and all(0 <= n.start < n.end <= 9.0 for n in music.notes)
 
 
@@ -163,8 +163,10 @@ def test_cut_drops_late_notes_and_shortens_long_ones():
     assert cut(notes, 4.0) == [Note(0, 1, 60), Note(3.5, 4.0, 62)]
 
 
-def test_no_model_hears_conditioning_today(models):
+def test_the_controls_a_model_hears_follow_its_training_settings(models):
     assert supported_conditioning(models["melody"]) == {
+        "metre": True, "key": True, "chords": True, "scale_lock": True}
+    assert supported_conditioning(models["performance"]) == {
         "metre": False, "key": False, "chords": False, "scale_lock": False}
 
 
@@ -208,7 +210,7 @@ def test_a_take_by_length_is_whole_bars_and_capped(models):
 
 
 def test_tokens_per_beat_from_the_training_pieces(models):
-    from composer.studio.compose import tokens_per_beat
+    from composer.generation.lengths import tokens_per_beat
 
     assert tokens_per_beat(models["melody"]) == 4.0  # one token per sixteenth step
     assert tokens_per_beat(models["performance"]) > 1.0  # events: shifts, ons and offs

@@ -51,7 +51,7 @@ def test_training_beats_the_unigram_baseline_on_held_out_tunes(trained_dir, tiny
 def _valid_and_events(trained, corpus):
     from composer.evaluation.evaluate import evaluation_pieces
 
-    sequences, _ = evaluation_pieces(trained, corpus)
+    sequences, _, _ = evaluation_pieces(trained, corpus)
     return sequences, trained.encoding.event_mask()
 
 

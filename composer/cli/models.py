@@ -34,12 +34,28 @@ def evaluate(model_path, data_dir, as_json):
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     click.echo(f"{result.pieces} pieces of {data_dir} ({result.split})")
-    click.echo(format_scores_table({"composer LSTM": result.model,
+    heard = _heard(result.condition)
+    click.echo(format_scores_table({f"composer LSTM{heard}": result.model,
                                     f"{result.baseline_order}-gram Kneser-Ney": result.baseline}))
     ratio = result.model.event_accuracy / max(result.baseline.event_accuracy, 1e-12)
     side = "below" if result.nll_reduction >= 0 else "above"
     click.echo(f"NLL {abs(result.nll_reduction):.1%} {side} the baseline's; "
                f"event accuracy {ratio:.2f}x the baseline's")
+    if result.with_chords is not None:
+        sources = ", ".join(f"{k}: {v}" for k, v in result.chord_sources.items())
+        click.echo(f"\nwith the pieces' chords ({sources} pieces); inferred chords are "
+                   "computed from the notes being predicted,\nso this NLL is NOT comparable "
+                   "with the baseline's or the one above:")
+        click.echo(format_scores_table({"composer LSTM (chords)": result.with_chords}))
+
+
+def _heard(condition) -> str:
+    """" (metre, key from the files; chords hidden)" for a conditioned model, else ""."""
+    if not condition:
+        return ""
+    shown = [part for part in condition if part != "chords"]
+    hidden = "; chords hidden" if "chords" in condition else ""
+    return f" ({', '.join(shown) or 'nothing'} from the files{hidden})"
 
 
 @click.command()
@@ -60,7 +76,9 @@ def info(model_path):
     click.echo(f"trained on: {trained.data.get('folder', '?')} "
                f"({len(trained.data.get('train_names', trained.train_tokens))} training pieces)")
     for f in fields(trained.config):
-        click.echo(f"  {f.name:13} {getattr(trained.config, f.name)}")
+        value = getattr(trained.config, f.name)
+        value = ", ".join(value) or "none" if isinstance(value, tuple) else value
+        click.echo(f"  {f.name:17} {value}")
     click.echo(_grammar_defaults(trained))
     click.echo(_history_summary(trained.history))
 

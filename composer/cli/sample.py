@@ -11,6 +11,26 @@ from composer.cli.common import MIDI_FILE, reports_errors, warn
 from composer.constants import DEFAULT_PROGRAM, DEFAULT_QPM
 from composer.errors import ComposerError
 
+MAX_SAMPLE_TOKENS = 100_000  # tokens one sample may take to fill --bars
+
+
+def _checked(what):
+    """A click callback that reads --meter, --key or --chords with composer.music's parser
+    (a bad value is a usage error naming it) and passes the text on."""
+    def check(ctx, param, value):
+        from composer.music.chords import parse_progression
+        from composer.music.keys import parse_key
+        from composer.music.meter import parse_meter
+
+        if value is None:
+            return None
+        try:
+            {"meter": parse_meter, "key": parse_key, "chords": parse_progression}[what](value)
+        except ComposerError as error:
+            raise click.BadParameter(str(error)) from None
+        return value
+    return check
+
 
 @click.command()
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
@@ -28,6 +48,19 @@ from composer.errors import ComposerError
 @click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=1.0,
               show_default=True, help="sample from the smallest set of tokens with this "
                                       "much probability (1 = all)")
+@click.option("--bars", type=click.IntRange(1, 1000), default=None,
+              help="write this many bars (after the primer's) instead of --length tokens")
+@click.option("--meter", callback=_checked("meter"), metavar="N/D", default=None,
+              help="time signature, e.g. 6/8, 2/2, 3/4 [default: the primer's, else 4/4]")
+@click.option("--key", callback=_checked("key"), metavar="KEY", default=None,
+              help="key and mode, e.g. 'D major', 'E minor', 'A dorian' [default: the "
+                   "primer's, else C major]")
+@click.option("--chords", callback=_checked("chords"), metavar="CHORDS", default=None,
+              help="chord progression, one chord a bar unless a length in bars follows a "
+                   "colon, repeated to the end, e.g. 'Am F C G' or 'D:2 G A:0.5 D:0.5'; "
+                   "written as a second track and as markers")
+@click.option("--scale-lock", is_flag=True,
+              help="draw only notes of the key's scale")
 @click.option("--primer", type=MIDI_FILE, default=None,
               help="a MIDI file whose notes open every sample")
 @click.option("--seed", type=int, default=None, help="random seed for reproducible samples")
@@ -57,30 +90,93 @@ from composer.errors import ComposerError
               help="General MIDI program of each voice, highest first (with --voices; "
                    "replaces --program), e.g. 52,52,52,52")
 @reports_errors
-def sample(model_path, length, num, temperature, top_k, top_p, primer, seed, out, qpm,
-           program, wav, grammar, max_note_beats, max_voices, voices, programs):
-    """Write new music from a trained model as MIDI files, and print their paths."""
-    from composer.generation.sampling import generate, output_paths
+def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key, chords,
+           scale_lock, primer, seed, out, qpm, program, wav, grammar, max_note_beats,
+           max_voices, voices, programs):
+    """Write new music from a trained model as MIDI files, and print their paths.
+
+    A model trained with conditioning (composer info shows it) follows --meter, --key and
+    --chords; the files carry the time and key signatures and the chords either way.
+    """
+    from composer.generation.sampling import output_paths
+    from composer.generation.steering import sample_context
     from composer.training.trained import default_model_path, load_model
 
     voice_programs = _voice_programs(voices, programs, program)
-    if not grammar and (max_note_beats is not None or max_voices is not None):
-        raise click.UsageError("--max-note-beats and --max-voices need the grammar; "
-                               "drop --no-grammar")
+    _check_combinations(grammar, max_note_beats, max_voices, bars)
     trained = load_model(model_path or default_model_path())
-    primer_ids, primer_qpm, signature = _read_primer(primer, trained.encoding)
+    _warn_unheard(trained, meter=meter, key=key, chords=chords)
+    primer_piece, primer_ids = _read_primer(primer, trained.encoding)
+    context, first_step = sample_context(trained.encoding, meter=meter, key=key, chords=chords,
+                                         primer=primer_piece)
     paths = output_paths(out, num)
     cap = None if max_note_beats is None else max(
         1, round(max_note_beats * trained.encoding.steps_per_quarter))
-    tokens = generate(trained, length, num, temperature=temperature, top_k=top_k, top_p=top_p,
-                      primer=primer_ids, rng=np.random.default_rng(seed), grammar=grammar,
-                      max_note_steps=cap, max_voices=max_voices)
-    for path, ids in zip(paths, tokens, strict=True):
-        _write_sample(path, trained.encoding.decode(ids), qpm or primer_qpm, signature, program,
-                      voice_programs)
+    settings = dict(temperature=temperature, top_k=top_k, top_p=top_p, grammar=grammar,
+                    max_note_steps=cap, max_voices=max_voices, context=context,
+                    first_step=first_step, scale_lock=scale_lock)
+    samples = _draw(trained, primer_ids, length, bars, num, np.random.default_rng(seed),
+                    settings)
+    signature_qpm = qpm or (primer_piece.qpm if primer_piece else DEFAULT_QPM)
+    for path, notes in zip(paths, samples, strict=True):
+        _write_sample(path, notes, signature_qpm, context, program, voice_programs)
         click.echo(str(path))
         if wav:
             _render(path)
+
+
+def _check_combinations(grammar, max_note_beats, max_voices, bars):
+    ctx = click.get_current_context()
+    if not grammar and (max_note_beats is not None or max_voices is not None):
+        raise click.UsageError("--max-note-beats and --max-voices need the grammar; "
+                               "drop --no-grammar")
+    if bars is not None and ctx.get_parameter_source("length") is not \
+            click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("give --length or --bars, not both")
+
+
+def _warn_unheard(trained, **asked):
+    """A note on stderr for each setting the model was not trained to hear."""
+    parts = {"meter": "metre", "key": "key", "chords": "chords"}
+    for option, value in asked.items():
+        if value is not None and parts[option] not in trained.config.condition:
+            warn(f"note: this model was not trained with {parts[option]} conditioning; "
+                 f"--{option} is only written into the file")
+
+
+def _draw(trained, primer_ids, length, bars, num, rng, settings) -> list:
+    """Each sample's notes, placed in the bars of the context (its first step on)."""
+    from composer.generation.lengths import cut, draw_beats
+    from composer.generation.sampling import generate
+
+    encoding, context = trained.encoding, settings["context"]
+    offset = settings["first_step"] / encoding.steps_per_quarter  # beats before the opening
+    if bars is None:
+        tokens = generate(trained, length, num, primer=primer_ids, rng=rng, **settings)
+        return [_shifted(encoding.decode(ids), offset) for ids in tokens]
+    end = _bars_end(trained, primer_ids, offset, context.meter, bars)
+    drawn = [draw_beats(trained, end - offset, primer_ids, max_tokens=MAX_SAMPLE_TOKENS,
+                        rng=rng, **settings) for _ in range(num)]
+    return [cut(_shifted(encoding.decode(ids), offset), end) for ids in drawn]
+
+
+def _bars_end(trained, primer_ids, offset, meter, bars) -> float:
+    """The beat where `bars` bars after the primer's last bar line end."""
+    from composer.generation.lengths import covered_beats
+    from composer.music.meter import bar_beats
+
+    primer_end = offset + covered_beats(trained, primer_ids) if primer_ids is not None else 0.0
+    lines = meter.downbeats(primer_end + 4096)
+    start = lines[lines >= primer_end - 1e-9][0] if primer_ids is not None else 0.0
+    length = bar_beats(meter.meter_at(start))
+    return float(start + bars * length)
+
+
+def _shifted(notes, beats):
+    from dataclasses import replace
+
+    return [replace(n, start=n.start + beats, end=n.end + beats) for n in notes] if beats \
+        else notes
 
 
 def _voice_programs(voices, programs, program):
@@ -104,28 +200,36 @@ def _voice_programs(voices, programs, program):
 
 
 def _read_primer(primer, encoding):
-    """(token ids or None, qpm, time signature) of the primer file."""
+    """(piece or None, token ids or None) of the primer file."""
     from composer.music.midi import read_midi
 
     if primer is None:
-        return None, DEFAULT_QPM, (4, 4)
+        return None, None
     piece = read_midi(primer)[0]
     ids = encoding.encode(piece)
     if not len(ids):
         raise ComposerError(f"{primer}: no notes the {encoding.name} encoding can use")
-    return ids, piece.qpm, piece.time_signature
+    return piece, ids
 
 
-def _write_sample(path, notes, qpm, signature, program, voice_programs):
+def _write_sample(path, notes, qpm, context, program, voice_programs):
+    from composer.music.keys import key_signature
     from composer.music.midi import write_midi
+    from composer.music.notes import ChordSymbol
     from composer.music.voices import assign_voices
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    marks = dict(qpm=qpm, time_signatures=context.meter.changes,
+                 key_signatures=[key_signature(key, beat) for beat, key in context.keys])
+    if context.chord_source in ("given", "file"):
+        end = max((n.end for n in notes), default=0.0)
+        marks["chords"] = [ChordSymbol(beat, chord.symbol) for beat, chord in context.chords
+                           if beat < end - 1e-9]
     if voice_programs is None:
-        write_midi(path, notes, qpm=qpm, time_signature=signature, program=program)
+        write_midi(path, notes, program=program, **marks)
         return
     notes = assign_voices(notes, len(voice_programs), voice_programs)
-    write_midi(path, notes, qpm=qpm, time_signature=signature, by_voice=True)
+    write_midi(path, notes, by_voice=True, **marks)
 
 
 def _render(path):

@@ -15,11 +15,37 @@ from composer.training.trained import MODELS_DIR
 
 DEFAULTS = TrainConfig()
 
+
+class ConditionParts(click.ParamType):
+    """ "metre,key,chords" (any of them, comma-separated) or "none" -> a tuple of parts."""
+
+    name = "PARTS"
+
+    def convert(self, value, param, ctx):
+        from composer.music.conditioning import check_parts
+
+        if isinstance(value, tuple):
+            return value
+        if value.strip().lower() == "none":
+            return ()
+        try:
+            return check_parts(value)
+        except ComposerError as error:
+            self.fail(f"{value!r}: {error}", param, ctx)
+
+
 TRAIN_OPTIONS = [  # (option, TrainConfig field, type, help)
     ("--encoding", "encoding", click.Choice(["melody", "performance"]),
      "melody: one line, a token per grid step; performance: all voices, as events"),
     ("--steps-per-quarter", "steps_per_quarter", click.IntRange(1, 48),
      "grid steps per quarter note (4 = sixteenth notes; 12 also keeps triplets)"),
+    ("--condition", "condition", ConditionParts(),
+     "what the model hears besides the notes: metre (position in the bar, time signature), "
+     "key, chords (the file's chord symbols, else inferred per bar), comma-separated, "
+     "or none"),
+    ("--chord-dropout", "chord_dropout", click.FloatRange(0, 1),
+     "share of pieces (per epoch and transposition) trained with their chords hidden, so "
+     "the model also plays without chords"),
     ("--hidden-size", "hidden_size", click.IntRange(1), "LSTM units per layer"),
     ("--layers", "layers", click.IntRange(1), "stacked LSTM layers"),
     ("--dropout", "dropout", click.FloatRange(0, 1, max_open=True),
@@ -44,6 +70,7 @@ TRAIN_OPTIONS = [  # (option, TrainConfig field, type, help)
 def train_options(command):
     for option, name, kind, text in reversed(TRAIN_OPTIONS):
         default = getattr(DEFAULTS, name)
+        default = ",".join(default) or "none" if isinstance(default, tuple) else default
         command = click.option(option, name, type=kind, default=None,
                                help=f"{text} [default: {default}]")(command)
     return command

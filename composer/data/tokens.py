@@ -6,7 +6,8 @@ For one folder and one encoding (its settings hashed):
         key             hash of the shard's (path, digest) pairs and the encoding
         files, problems (F,) relative paths; problem after encoding ("" = used)
         piece_file      (P,) int32 index of each piece's file
-        names, meta     (P,) piece names and metadata JSON
+        names, meta     (P,) piece names and metadata JSON (with the first step and
+                        conditioning context: composer.data.contexts)
         lengths         (P,) int64 tokens per piece
         tokens          (total,) uint8 / uint16
     tokens-v2-FOLDER/ENCODING/store-KEY/       the store (composer.data.store) of the
@@ -41,6 +42,7 @@ from composer.data.cache import (
     text_column,
     text_key,
 )
+from composer.data.contexts import meta_with_context
 from composer.data.corpus import Scan, ShardJob, files_to_parse, refresh_notes, run_jobs, shard_jobs
 from composer.data.store import TokenStore, load_store, token_dtype, write_info
 from composer.errors import DataError
@@ -128,9 +130,8 @@ def encode_shard(job: SegmentJob) -> dict | None:
               "problems": strings(problems),
               "piece_file": np.array([owner for owner, _, _ in pieces], dtype=np.int32),
               "names": strings([piece.name for _, piece, _ in pieces]),
-              # the per-piece context: where encoding-dependent context (such as the grid
-              # step the tokens start at) would join the piece_metadata JSON
-              "meta": strings([piece.meta for _, piece, _ in pieces]),
+              # piece_metadata JSON plus the first step and the conditioning context
+              "meta": strings([meta_with_context(piece, encoding) for _, piece, _ in pieces]),
               "lengths": np.array([s.size for s in sequences], dtype=np.int64),
               "tokens": np.concatenate(sequences) if sequences else np.zeros(0, dtype)}
     return None if save_npz(Path(job.segment_path), arrays) else arrays

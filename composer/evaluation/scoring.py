@@ -15,16 +15,34 @@ from composer.nn import model
 CHUNK_STEPS = 256  # forward this many steps at a time, carrying state, to bound memory
 
 
-def score_model(params, sequences, event_mask, batch_size=32) -> Scores:
-    """Scores of the model on `sequences` (int arrays, one per piece)."""
+def score_model(params, sequences, event_mask, batch_size=32, *, features=None,
+                cond_sizes=None) -> Scores:
+    """Scores of the model on `sequences` (int arrays, one per piece).
+
+    A conditioned model also needs `features`: per piece an (L, F) array of field values,
+    row t fed beside token t (composer.data.contexts.ConditionFeatures.piece_features),
+    and its `cond_sizes`.
+    """
     scores = ScoreAccumulator(event_mask)
-    pieces = sorted((s for s in sequences if len(s) > 1), key=len, reverse=True)
-    for first in range(0, len(pieces), batch_size):
-        batch = pieces[first : first + batch_size]
-        ids, lengths = _pad(batch)  # (L, N), (N,)
-        for logprob, predicted, targets, valid in _predict(params, ids, lengths):
+    features = [None] * len(sequences) if features is None else list(features)
+    pairs = [(s, f) for s, f in zip(sequences, features, strict=True) if len(s) > 1]
+    pairs.sort(key=lambda pair: len(pair[0]), reverse=True)
+    for first in range(0, len(pairs), batch_size):
+        batch = pairs[first : first + batch_size]
+        ids, lengths = _pad([s for s, _ in batch])  # (L, N), (N,)
+        cond = None if batch[0][1] is None else _pad_features([f for _, f in batch], len(ids))
+        for logprob, predicted, targets, valid in _predict(params, ids, lengths, cond,
+                                                           cond_sizes):
             scores.add(logprob[valid], predicted[valid], targets[valid])
     return scores.result()
+
+
+def _pad_features(features, steps):
+    """(L, N, F) field values, each piece's last row repeated over its padding."""
+    cond = np.zeros((steps, len(features), features[0].shape[1]), dtype=np.int64)
+    for n, piece in enumerate(features):
+        cond[:, n] = piece[np.minimum(np.arange(steps), len(piece) - 1)]
+    return cond
 
 
 def _pad(batch):
@@ -36,13 +54,15 @@ def _pad(batch):
     return ids, lengths
 
 
-def _predict(params, ids, lengths):
+def _predict(params, ids, lengths, cond=None, cond_sizes=None):
     """Per chunk: log p(target), argmax, targets and the mask of real steps."""
     state = model.zero_state(params, ids.shape[1])
     steps = ids.shape[0] - 1
     for start in range(0, steps, CHUNK_STEPS):
         stop = min(start + CHUNK_STEPS, steps)
-        logits, state, _ = model.forward(params, ids[start:stop], state)
+        chunk = None if cond is None else cond[start:stop]
+        logits, state, _ = model.forward(params, ids[start:stop], state, cond=chunk,
+                                         cond_sizes=cond_sizes)
         targets = ids[start + 1 : stop + 1]  # (T, N)
         log_probs = model.log_softmax(logits.astype(np.float64))  # float64: exact sums
         target_logprob = np.take_along_axis(log_probs, targets[..., None], -1)[..., 0]

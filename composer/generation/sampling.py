@@ -2,7 +2,9 @@
 
 All K samples are drawn together as a batch of K. Each starts from the primer's
 tokens (run through the model first) or, without a primer, from a first token
-drawn from how the training pieces opened.
+drawn from how the training pieces opened. A conditioned model is steered by a
+context (composer.music.conditioning.user_context: metre, key, chords), whose
+features it hears at every step (composer.generation.steering).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from composer.errors import ComposerError
+from composer.generation.steering import Steering
+from composer.music.conditioning import Context, user_context
 from composer.music.grammar import make_grammar
 from composer.nn import model
 from composer.training.trained import TrainedModel
@@ -21,35 +25,56 @@ GREEDY_BELOW = 1e-3  # temperatures below this pick the most likely token
 
 def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, top_p=1.0,
              primer=None, rng=None, grammar=True, max_note_steps=None,
-             max_voices=None) -> np.ndarray:
+             max_voices=None, context: Context | None = None, first_step: int = 0,
+             scale_lock: bool = False) -> np.ndarray:
     """(K, P + length) token ids: the primer (P tokens, or one start token) then `length` more.
 
     With `grammar` each token is drawn among those the encoding's grammar allows
     (composer.music.grammar): notes last at most `max_note_steps` grid steps, at most
     `max_voices` sound at once, and everything is released by the end. None takes the
     limit from the training corpus (TrainedModel.note_limits).
+    `context` (default: 4/4, C major, no chords) steers a conditioned model; the
+    opening's first token acts at its grid step `first_step`. `scale_lock` draws only
+    notes of the context's key.
     """
     rng = rng or np.random.default_rng()
-    params = trained.params
+    params, sizes = trained.params, trained.config.cond_sizes()
     opening = _opening(trained, primer, num, rng)  # (K, P)
     rules = _grammar(trained, num, max_note_steps, max_voices) if grammar else None
     for column in opening.T if rules is not None else ():
         rules.advance(column)
+    steering = Steering(trained.encoding, context or user_context(
+        steps_per_quarter=trained.encoding.steps_per_quarter), trained.config.condition,
+        first_step=first_step, scale_lock=scale_lock)
+    cond = steering.opening(opening)  # (P - 1, K, F) or None
     state = model.zero_state(params, num)
     if opening.shape[1] > 1:  # run the primer through, all but its last token
-        _, state, _ = model.forward(params, opening[:, :-1].T, state)
+        _, state, _ = model.forward(params, opening[:, :-1].T, state, cond=cond,
+                                    cond_sizes=sizes)
     tokens = np.empty((num, opening.shape[1] + length), dtype=np.int64)
     tokens[:, : opening.shape[1]] = opening
     current = opening[:, -1]
     for t in range(opening.shape[1], tokens.shape[1]):
-        logits, state = model.step(params, current, state)
-        if rules is not None:  # (K, V): what cannot follow gets probability 0
-            logits = np.where(rules.allowed(tokens.shape[1] - t), logits, -np.inf)
+        logits, state = model.step(params, current, state, steering.current(), sizes)
+        logits = _masked(logits, rules.allowed(tokens.shape[1] - t) if rules else None,
+                         steering.allowed())
         current = choose(logits, temperature, top_k, top_p, rng)
         tokens[:, t] = current
+        steering.step(current)
         if rules is not None:
             rules.advance(current)
     return tokens
+
+
+def _masked(logits, grammar, scale):
+    """logits with what cannot follow (the grammar) or is out of the key (the scale lock) at
+    -inf; the scale lock yields where it would leave a row nothing (K, V)."""
+    if grammar is not None:  # what cannot follow gets probability 0
+        logits = np.where(grammar, logits, -np.inf)
+    if scale is not None:
+        both = scale if grammar is None else scale & grammar
+        logits = np.where(both | ~both.any(axis=1, keepdims=True), logits, -np.inf)
+    return logits
 
 
 def _grammar(trained: TrainedModel, num, max_note_steps, max_voices):

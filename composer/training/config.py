@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from composer.errors import CheckpointError
+from composer.music import conditioning
 
 
 @dataclass
@@ -14,6 +15,9 @@ class TrainConfig:
     steps_per_quarter: int = 4  # grid steps per quarter note: 4 = sixteenths, 12 = triplets too
     transpose: int = 2  # training pieces are also seen shifted by every -2..+2 semitones
     val_fraction: float = 0.1  # share of pieces held out for validation (split by piece)
+    # --- conditioning (composer.music.conditioning): what the model hears besides the notes
+    condition: tuple[str, ...] = ("metre", "key")  # parts: "metre", "key", "chords"; () none
+    chord_dropout: float = 0.5  # share of (piece, shift) sequences trained with chords hidden
     # --- model ---
     hidden_size: int = 256  # H, LSTM units per layer
     layers: int = 1  # stacked LSTM layers
@@ -30,8 +34,11 @@ class TrainConfig:
     patience: int = 3  # stop after this many epochs without a better validation NLL
     seed: int = 0  # seeds initialisation, data order and dropout
 
+    def __post_init__(self):
+        self.condition = conditioning.check_parts(self.condition)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "condition": list(self.condition)}
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -39,7 +46,13 @@ class TrainConfig:
         unknown = set(data) - known
         if unknown:
             raise CheckpointError(f"unknown training settings: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        return cls(**{"condition": (), **data})  # models from before conditioning hear none
+
+    def cond_sizes(self) -> dict[str, int] | None:
+        """{field name: size} of the conditioning fields (nn.model's cond_sizes); None when
+        the model hears nothing but the tokens."""
+        chosen = conditioning.fields(self.condition)
+        return {f.name: f.size for f in chosen} or None
 
     def validate(self) -> None:
         """ValueError naming the first setting outside its range."""
@@ -48,6 +61,7 @@ class TrainConfig:
             ("hidden_size", self.hidden_size >= 1, "at least 1"),
             ("layers", self.layers >= 1, "at least 1"),
             ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+            ("chord_dropout", 0 <= self.chord_dropout <= 1, "in [0, 1]"),
             ("seq_len", self.seq_len >= 1, "at least 1"),
             ("batch_size", self.batch_size >= 1, "at least 1"),
             ("epochs", self.epochs >= 1, "at least 1"),

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from composer.constants import MODEL_BASELINE_TOKENS
+from composer.data.contexts import ConditionFeatures
 from composer.data.dataset import Dataset, load_dataset
 from composer.data.windows import EpochWindows
 from composer.errors import CheckpointError, ComposerError
@@ -67,13 +68,15 @@ class Run:
     rng: np.random.Generator  # dropout
     progress: Progress
     state: list | None = None  # carried (h, c) per layer, or None at an epoch start
+    features: ConditionFeatures | None = None  # conditioning of the data, when conditioned
     workspace: Workspace = field(default_factory=Workspace)  # big arrays reused step to step
 
 
 def new_run(config: TrainConfig) -> Run:
     encoding = make_encoding(config.encoding, steps_per_quarter=config.steps_per_quarter)
     rng = np.random.default_rng(config.seed)
-    params = model.init_params(encoding.vocab_size, config.hidden_size, config.layers, rng)
+    params = model.init_params(encoding.vocab_size, config.hidden_size, config.layers, rng,
+                               cond_sizes=config.cond_sizes() or ())
     return Run(config, encoding, params, Adam(lr=config.lr), rng, Progress(lr=config.lr))
 
 
@@ -90,6 +93,9 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
     echo(str(dataset.summary))
     if not dataset.valid:
         raise ComposerError(f"{data_dir}: too few pieces to hold any out for validation")
+    if config.condition:
+        run.features = ConditionFeatures(dataset.store, run.encoding, config.condition,
+                                         chord_dropout=config.chord_dropout, seed=config.seed)
     data_info = {"folder": portable_name(data_dir), "pieces": dataset.summary.pieces,
                  # relative names of the training pieces: evaluate leaves them out
                  "train_names": dataset.train_names,
@@ -120,7 +126,7 @@ def _done(run: Run) -> bool:
 
 def _train_epoch(run, dataset, out_dir, data_info, quiet, echo, stop):
     config, progress = run.config, run.progress
-    windows = epoch_windows(dataset, config, progress.epoch)
+    windows = epoch_windows(dataset, config, progress.epoch, run.features)
     bar = tqdm(total=len(windows), initial=progress.window, disable=quiet, unit="step",
                desc=f"epoch {progress.epoch + 1}/{config.epochs}", leave=False,
                mininterval=0.5)
@@ -140,10 +146,13 @@ def _train_epoch(run, dataset, out_dir, data_info, quiet, echo, stop):
     _end_epoch(run, dataset, out_dir, data_info, echo)
 
 
-def epoch_windows(dataset: Dataset, config: TrainConfig, epoch: int) -> EpochWindows:
+def epoch_windows(dataset: Dataset, config: TrainConfig, epoch: int,
+                  features: ConditionFeatures | None = None) -> EpochWindows:
     """This epoch's windows: every (piece, shift) pair shuffled by (seed, epoch), each
-    starting a window, cut and transposed from the token store a batch at a time."""
-    return dataset.epoch(config.seed, epoch, config.batch_size, config.seq_len)
+    starting a window, cut and transposed from the token store a batch at a time, with
+    their conditioning features when there are any."""
+    hook = None if features is None else features.for_epoch(epoch)
+    return dataset.epoch(config.seed, epoch, config.batch_size, config.seq_len, hook)
 
 
 def train_step(run: Run, windows: EpochWindows, k: int) -> float:
@@ -151,8 +160,9 @@ def train_step(run: Run, windows: EpochWindows, k: int) -> float:
     config, batch = run.config, windows.batch(k)  # ids (N, T+1)
     ids, targets = batch.ids[:, :-1].T, batch.ids[:, 1:].T  # time-major (T, N)
     state = _carried_state(run, batch.starts)
+    cond = batch.features["cond"].transpose(1, 0, 2) if run.features else None  # (T, N, F)
     logits, run.state, cache = model.forward(run.params, ids, state, config.dropout, run.rng,
-                                             run.workspace)
+                                             run.workspace, cond, config.cond_sizes())
     loss, dlogits = model.cross_entropy(logits, targets, batch.mask.T)
     grads, _ = model.backward(run.params, dlogits, cache)  # state is carried, not learned
     if config.clip_value:
@@ -175,7 +185,8 @@ def _carried_state(run: Run, starts: np.ndarray):
 
 def _end_epoch(run: Run, dataset: Dataset, out_dir, data_info, echo):
     progress, started = run.progress, time.perf_counter()
-    scores = score_model(run.params, dataset.valid, run.encoding.event_mask())
+    scores = score_model(run.params, dataset.valid, run.encoding.event_mask(),
+                         **_valid_features(run, dataset))
     train_nll = progress.loss_sum / max(progress.window, 1)
     progress.history.append({"epoch": progress.epoch + 1, "step": progress.step,
                              "train_nll": train_nll, "valid_nll": scores.nll,
@@ -199,6 +210,15 @@ def _end_epoch(run: Run, dataset: Dataset, out_dir, data_info, echo):
     run.state = None
     save_resume(run, out_dir, data_info)
     _plot_history(progress.history, out_dir, echo)
+
+
+def _valid_features(run: Run, dataset: Dataset) -> dict:
+    """score_model's conditioning arguments for the held-out pieces (their own chords)."""
+    if run.features is None:
+        return {}
+    rows = dataset.valid_rows.tolist()
+    return {"features": [run.features.piece_features(r) for r in rows],
+            "cond_sizes": run.config.cond_sizes()}
 
 
 def _plot_history(history, out_dir, echo):

@@ -82,6 +82,9 @@ def _check_shapes(params, config, encoding):
     for layer in range(config.layers):
         expected.update({f"Wx{layer}": (V if layer == 0 else H, 4 * H),
                          f"Wh{layer}": (H, 4 * H), f"b{layer}": (4 * H,)})
+    sizes = config.cond_sizes()
+    if sizes:
+        expected["Wc0"] = (sum(sizes.values()), 4 * H)
     if set(params) != set(expected):
         raise ValueError(f"parameters {sorted(params)}, expected {sorted(expected)}")
     for name, shape in expected.items():

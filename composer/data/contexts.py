@@ -1,0 +1,124 @@
+"""Conditioning features for training and scoring: per-piece contexts in the token store.
+
+When a folder is encoded (composer.data.tokens), each piece's metadata JSON gains
+two encoding-dependent entries:
+
+    "first_step"   the grid step of the piece where its tokens start (leading
+                   silence is trimmed by the encodings)
+    "context"      composer.music.conditioning.Context.to_json(): its time signatures
+                   with the estimated bar phase, its keys, and its chords (the file's
+                   chord symbols, else inferred per bar from its notes)
+
+`ConditionFeatures` turns them into the per-step field values a conditioned model
+takes: for a whole piece (`piece_features`, (L, F) uint8: input t gets the features
+of the step of token t + 1, composer.music.conditioning's alignment) and, as the
+training windows' features hook, for a Batch ({"cond": (N, T, F)}), moved with
+each lane's transposition. Chord dropout hides the chords (N.C.) of a whole
+(piece, shift) sequence with a given probability, decided by a hash of the run's
+seed, the epoch and the sequence, so that a model also learns to play without
+chords and a resumed run hides the same ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+
+import numpy as np
+
+from composer.data.shards import ParsedPiece, to_piece
+from composer.data.store import TokenStore
+from composer.data.windows import Batch
+from composer.music.conditioning import (
+    NO_QUALITY,
+    NO_ROOT,
+    Context,
+    check_parts,
+    fields,
+    piece_context,
+    sequence_features,
+    transpose_features,
+)
+from composer.music.encoding import Encoding
+
+CACHED_PIECES = 4096  # pieces whose features are kept between batches (least recently used go)
+
+
+def meta_with_context(parsed: ParsedPiece, encoding: Encoding) -> str:
+    """The piece's metadata JSON with its first step and its context (module docstring)."""
+    meta = json.loads(parsed.meta)
+    meta["first_step"] = int(encoding.first_step(parsed.cols))
+    meta["context"] = piece_context(to_piece(parsed), encoding.steps_per_quarter).to_json()
+    return json.dumps(meta, separators=(",", ":"))
+
+
+def context_of(meta: dict) -> tuple[Context, int]:
+    """(context, first step) saved in a piece's metadata; KeyError for an old cache."""
+    return Context.from_json(meta["context"]), int(meta["first_step"])
+
+
+def without_chords(features: np.ndarray, parts) -> np.ndarray:
+    """The features with every chord column set to no chord (N.C.); a new array."""
+    names = [f.name for f in fields(parts)]
+    hidden = features.copy()
+    if "chord_root" in names:
+        hidden[..., names.index("chord_root")] = NO_ROOT
+        hidden[..., names.index("chord_quality")] = NO_QUALITY
+    return hidden
+
+
+class ConditionFeatures:
+    """Field values of the conditioning `parts` for the pieces of a store."""
+
+    def __init__(self, store: TokenStore, encoding: Encoding, parts, *,
+                 chord_dropout: float = 0.0, seed: int = 0, epoch: int = 0):
+        self.store, self.encoding, self.parts = store, encoding, check_parts(parts)
+        self.width = len(fields(self.parts))
+        self.chord_dropout, self.seed, self.epoch = chord_dropout, seed, epoch
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def for_epoch(self, epoch: int) -> ConditionFeatures:
+        """The same features, with chord dropout drawn for `epoch` (the cache is shared)."""
+        other = ConditionFeatures(self.store, self.encoding, self.parts,
+                                  chord_dropout=self.chord_dropout, seed=self.seed, epoch=epoch)
+        other._cache = self._cache
+        return other
+
+    def piece_features(self, row: int) -> np.ndarray:
+        """(L, F) uint8 features of store row `row`, untransposed, with its own chords."""
+        cached = self._cache.get(row)
+        if cached is not None:
+            self._cache.move_to_end(row)
+            return cached
+        context, first_step = context_of(self.store.metadata(row))
+        found = sequence_features(context, self.encoding, self.store.piece(row), first_step,
+                                  self.parts)
+        self._cache[row] = found
+        if len(self._cache) > CACHED_PIECES:
+            self._cache.popitem(last=False)
+        return found
+
+    def __call__(self, batch: Batch) -> dict[str, np.ndarray]:
+        """{"cond": (N, T, F) uint8}: each lane's window of its piece's features, moved by its
+        shift; padding repeats the last real step, an idle lane is all zeros."""
+        N, T = batch.mask.shape
+        cond = np.zeros((N, T, self.width), dtype=np.uint8)
+        for lane in np.flatnonzero(batch.rows >= 0).tolist():
+            row, shift = int(batch.rows[lane]), int(batch.shifts[lane])
+            piece = self.piece_features(row)
+            start = int(batch.positions[lane])
+            index = np.minimum(np.arange(start, start + T), len(piece) - 1)
+            window = transpose_features(piece[index], self.parts, shift) if shift else \
+                piece[index]
+            if self._drops_chords(row, shift):
+                window = without_chords(window, self.parts)
+            cond[lane] = window
+        return {"cond": cond}
+
+    def _drops_chords(self, row: int, shift: int) -> bool:
+        if self.chord_dropout <= 0 or "chords" not in self.parts:
+            return False
+        text = f"{self.seed}:{self.epoch}:{row}:{shift}".encode()
+        draw = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") / 2.0**64
+        return draw < self.chord_dropout

@@ -1,0 +1,114 @@
+"""Steering a sample: the conditioning features of every step, and the scale lock.
+
+A conditioned model is told, beside each token it reads, the features of the grid
+step where the token it is about to draw acts (composer.music.conditioning's
+alignment). While sampling that step is known before the draw: each token moves
+the clock by a fixed number of steps (melody: 1 per token; performance: a
+TIME_SHIFT's steps, 0 for the other events), `advance` below. So a `Steering`
+keeps, per sample, the step of the next token and asks the context for its
+features.
+
+The scale lock forbids NOTE_ON tokens whose pitch class is outside the scale of the
+key sounding at the next step (Magenta Studio users ask for exactly this); every
+other token (REST, HOLD, NOTE_OFF, TIME_SHIFT, ...) stays allowed, so a row always
+keeps a token to draw.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from composer.constants import MAX_PIECE_BEATS
+from composer.music.chords import parse_progression
+from composer.music.conditioning import Context, features, piece_context, user_context
+from composer.music.encoding import Encoding, note_arrays
+from composer.music.harmony import progression_spans
+from composer.music.keys import parse_key
+from composer.music.meter import parse_meter, single_meter
+from composer.music.notes import Piece
+
+_NOTE_ON = re.compile(r"NOTE_ON\((\d+)\)")
+
+
+def advance_table(encoding: Encoding) -> np.ndarray:
+    """(V,) int64: the grid steps each token moves the clock by."""
+    every = np.arange(encoding.vocab_size)
+    pairs = np.stack([every, np.zeros_like(every)], axis=1)  # (V, 2): token v, then any
+    return np.array([encoding.token_steps(pair)[1] - encoding.token_steps(pair)[0]
+                     for pair in pairs], dtype=np.int64)
+
+
+def note_on_pitches(encoding: Encoding) -> np.ndarray:
+    """(V,) int64: the pitch a token starts (NOTE_ON(p)), -1 for every other token."""
+    pitches = [_NOTE_ON.fullmatch(name) for name in encoding.vocab]
+    return np.array([int(m[1]) if m else -1 for m in pitches], dtype=np.int64)
+
+
+def sample_context(encoding: Encoding, *, meter: str | None = None, key: str | None = None,
+                   chords: str | None = None, primer: Piece | None = None,
+                   beats: float = MAX_PIECE_BEATS) -> tuple[Context, int]:
+    """(context, first step of the opening) for a sample: the user's metre, key and chords
+    (composer.music parsers: MusicError names a bad value); without a primer 4/4, C major,
+    no chords and bars from step 0. A primer's own metre (with its pickup), key and chord
+    symbols carry on unless overridden; its tokens start at its first grid step."""
+    spq = encoding.steps_per_quarter
+    if primer is None:
+        return user_context(meter=meter, key=key, chords=chords, steps_per_quarter=spq,
+                            beats=beats), 0
+    own = piece_context(primer, spq, infer=False)
+    bars = single_meter(parse_meter(meter)) if meter is not None else own.meter
+    keys = ((0.0, parse_key(key)),) if key is not None else own.keys
+    spans, source = own.chords, own.chord_source
+    if chords is not None:
+        spans = tuple(progression_spans(parse_progression(chords), bars, beats))
+        source = "given"
+    first_step = encoding.first_step(note_arrays(primer.notes))
+    return Context(spq, bars, keys, spans, source), first_step
+
+
+class Steering:
+    """Per-step features and the scale lock for K samples drawn together."""
+
+    def __init__(self, encoding: Encoding, context: Context, parts, *, first_step: int = 0,
+                 scale_lock: bool = False):
+        self.context, self.parts, self.scale_lock = context, tuple(parts), scale_lock
+        self.advance = advance_table(encoding)
+        self.pitches = note_on_pitches(encoding)
+        self.first_step = first_step
+        self.next_step: np.ndarray | None = None  # (K,) step of each sample's next token
+
+    def opening(self, opening: np.ndarray) -> np.ndarray | None:
+        """Features (P - 1, K, F) for running the opening (K, P) through the model, all but
+        its last token; None when there are none to run. Sets the clock after the opening."""
+        after = self.first_step + np.cumsum(self.advance[opening], axis=1)  # (K, P)
+        self.next_step = after[:, -1]
+        if opening.shape[1] < 2 or not self.parts:
+            return None
+        steps = after[:, :-1].T  # (P - 1, K): the step of token t + 1, fed with token t
+        return features(self.context, steps.reshape(-1), self.parts).reshape(
+            *steps.shape, -1)
+
+    def current(self) -> np.ndarray | None:
+        """(K, F) features of each sample's next step, fed with its current token."""
+        if not self.parts:
+            return None
+        return features(self.context, self.next_step, self.parts)
+
+    def allowed(self) -> np.ndarray | None:
+        """(K, V) bool: the tokens the scale lock allows next; None without the lock."""
+        if not self.scale_lock:
+            return None
+        starts = np.array([round(beat * self.context.steps_per_quarter)
+                           for beat, _ in self.context.keys])
+        index = np.maximum(np.searchsorted(starts, self.next_step, side="right") - 1, 0)
+        scales = np.zeros((len(self.context.keys), 12), dtype=bool)  # (keys, 12)
+        for k, (_, key) in enumerate(self.context.keys):
+            scales[k, list(key.pitch_classes)] = True
+        in_scale = scales[index][:, self.pitches % 12]  # (K, V)
+        return in_scale | (self.pitches < 0)
+
+    def step(self, drawn: np.ndarray) -> None:
+        """Move each sample's clock past the token it just drew."""
+        self.next_step = self.next_step + self.advance[drawn]
