@@ -81,6 +81,20 @@ def test_generate_a_take_in_three_four(client):
     assert client.get("/api/takes/t1").json()["notes"] == take["notes"]
 
 
+def test_a_steered_take_keeps_its_key_and_writes_its_chords(client):
+    take = client.post("/api/takes", json={"model": "melody", "bars": 4, "metre": "6/8",
+                                           "key": "D dorian", "chords": "Dm C", "seed": 5,
+                                           "scale_lock": True}).json()
+    dorian = {2, 4, 5, 7, 9, 11, 0}
+    assert take["notes"] and {p % 12 for _, _, p, _ in take["notes"]} <= dorian
+    assert take["figures"]["in_key_share"] == 1.0 and take["settings"]["key"] == "D dorian"
+    assert take["figures"]["chord_tone_share"] is not None
+    piece = parse_midi(client.get(take["midi_url"]).content, "take.mid")[0]
+    assert [(c.beat, c.symbol) for c in piece.chords] == [(0.0, "Dm"), (3.0, "C"), (6.0, "Dm"),
+                                                         (9.0, "C")]
+    assert [k.sharps for k in piece.key_signatures] == [0]  # D dorian: no sharps or flats
+
+
 def test_a_take_without_a_seed_records_the_seed_it_drew(client):
     first = client.post("/api/takes", json={"model": "melody", "bars": 2}).json()
     again = client.post("/api/takes", json={"model": "melody", "bars": 2,
@@ -191,9 +205,9 @@ def test_an_8_mb_upload_is_refused_and_the_server_carries_on(client):
 
 
 @pytest.mark.parametrize(("request_body", "status", "field", "start"), [
-    ({"model": "melody", "metre": "7/0"}, 400, "metre", 'metre "7/0": the note value'),
-    ({"model": "melody", "key": "Q major"}, 400, "key", 'key "Q major": "Q" is not a note'),
-    ({"model": "melody", "chords": "H7"}, 400, "chords", 'chords: "H7" is not a chord symbol'),
+    ({"model": "melody", "metre": "7/0"}, 400, "metre", "bad metre '7/0': the denominator"),
+    ({"model": "melody", "key": "Q major"}, 400, "key", "bad key 'Q major': the tonic must be"),
+    ({"model": "melody", "chords": "H7"}, 400, "chords", "bad chord symbol 'H7'"),
     ({"model": "performance", "key": "D major"}, 400, "key",
      "model performance was not trained with key conditioning; leave key empty"),
     ({"model": "performance", "chords": "Am F C G"}, 400, "chords",

@@ -101,7 +101,7 @@ def _context(trained, request: TakeRequest):
     C major when not given), read by composer.music's parsers."""
     chords = " ".join(chord.symbol for chord in request.chords or ()) or None
     return user_context(meter=str(request.metre or DEFAULT_METRE),
-                        key=str(request.key) if request.key else None, chords=chords,
+                        key=request.key, chords=chords,
                         steps_per_quarter=trained.encoding.steps_per_quarter,
                         beats=STUDIO_MAX_TAKE_BEATS)
 

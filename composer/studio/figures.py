@@ -17,7 +17,7 @@ import math
 from composer.music import stats
 from composer.music.keys import pitch_name
 from composer.music.notes import Note, Piece
-from composer.studio.conditioning import Chord, KeyChoice, Metre
+from composer.studio.conditioning import Chord, Key, Metre
 
 ON_BEAT_TOLERANCE = 1e-6  # beats: a start this close to a pulse counts as on it
 
@@ -37,14 +37,14 @@ def chord_tone_counts(notes: list[Note], metre: Metre, chords: tuple[Chord, ...]
     return judged, tones
 
 
-def take_figures(notes: list[Note], metre: Metre, end: float, key: KeyChoice | None = None,
+def take_figures(notes: list[Note], metre: Metre, end: float, key: Key | None = None,
                  chords: tuple[Chord, ...] = ()) -> dict:
     """The figures of one take (JSON-able; None where a figure is undefined)."""
     piece = Piece("take", notes, time_signature=(metre.numerator, metre.denominator))
     summary = stats.summary(stats.tally_piece(piece))
     if key is not None:
         in_key = sum(n.pitch % 12 in key.pitch_classes for n in notes)
-        key_name, in_key_share = str(key), in_key / len(notes) if notes else None
+        key_name, in_key_share = key.name, in_key / len(notes) if notes else None
     else:
         key_name, in_key_share = summary["key"], summary["in_key_share"]
     judged, tones = chord_tone_counts(notes, metre, chords) if chords else (0, 0)

@@ -37,7 +37,7 @@ from composer.errors import ComposerError
 from composer.studio.conditioning import (
     Chord,
     ConditioningError,
-    KeyChoice,
+    Key,
     Metre,
     parse_chords,
     parse_key,
@@ -68,7 +68,7 @@ class TakeRequest:
     bars: int | None = DEFAULT_BARS  # None when `length` is given
     length: int | None = None  # tokens, instead of bars
     metre: Metre | None = None
-    key: KeyChoice | None = None
+    key: Key | None = None
     chords: tuple[Chord, ...] = ()
     scale_lock: bool = False
     temperature: float = 1.0
@@ -82,7 +82,7 @@ class TakeRequest:
         """The request as the page shows it again (JSON-able, texts as written)."""
         return {"model": self.model, "bars": self.bars, "length": self.length,
                 "metre": str(self.metre) if self.metre else None,
-                "key": str(self.key) if self.key else None,
+                "key": self.key.name if self.key else None,
                 "chords": " ".join(c.symbol for c in self.chords) or None,
                 "scale_lock": self.scale_lock, "temperature": self.temperature,
                 "top_p": self.top_p, "seed": self.seed, "qpm": self.qpm,

@@ -72,7 +72,8 @@ class StudioService:
         figures = take_figures(music.notes, music.metre, music.end, request.key, request.chords)
         return Take(take_id, f"Take {take_id[1:]}", "generated", music.notes, music.metre,
                     music.qpm, music.end, music.primer_end, request.program, settings, figures,
-                    {"generate_ms": milliseconds, "tokens": music.tokens})
+                    {"generate_ms": milliseconds, "tokens": music.tokens}, key=request.key,
+                    chords=request.chords)
 
     def _primer(self, take_id: str | None) -> Primer | None:
         if take_id is None:

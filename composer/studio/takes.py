@@ -18,9 +18,12 @@ from pathlib import Path
 
 from composer.constants import STUDIO_MAX_TAKES
 from composer.listen import render
+from composer.music.harmony import progression_spans
+from composer.music.keys import key_signature
+from composer.music.meter import single_meter
 from composer.music.midi import write_midi
-from composer.music.notes import Note
-from composer.studio.conditioning import Metre
+from composer.music.notes import ChordSymbol, Note
+from composer.studio.conditioning import Chord, Key, Metre
 from composer.studio.request import RequestError
 
 
@@ -38,6 +41,8 @@ class Take:
     settings: dict = field(default_factory=dict)  # the request that made it (generated takes)
     figures: dict = field(default_factory=dict)  # composer.studio.figures.take_figures
     timing: dict = field(default_factory=dict)  # milliseconds spent making it
+    key: Key | None = None  # the key asked for, written as the file's key signature
+    chords: tuple[Chord, ...] = ()  # the chords asked for, one a bar, repeated to the end
     notice: str | None = None  # something the musician should know (e.g. an upload was cut)
     midi: bytes = b""  # the take as a MIDI file, filled by TakeStore.add
     created: float = field(default_factory=time.time)  # Unix time
@@ -61,11 +66,15 @@ class Take:
 
 
 def midi_bytes(take: Take) -> bytes:
-    """The take as a type-1 MIDI file with its tempo, time signature and program."""
+    """The take as a type-1 MIDI file with its tempo, time signature and program, and the
+    key signature and chords (a track of their own, and markers) when they were asked for."""
     buffer = io.BytesIO()
-    write_midi(buffer, take.notes, qpm=take.qpm,
-               time_signature=(take.metre.numerator, take.metre.denominator),
-               program=take.program)
+    meter = (take.metre.numerator, take.metre.denominator)
+    spans = progression_spans([(chord, 1.0) for chord in take.chords], single_meter(meter),
+                              take.end)
+    write_midi(buffer, take.notes, qpm=take.qpm, time_signature=meter, program=take.program,
+               key_signatures=[key_signature(take.key)] if take.key else [],
+               chords=[ChordSymbol(beat, chord.symbol) for beat, chord in spans])
     return buffer.getvalue()
 
 
