@@ -30,6 +30,8 @@ DEFAULT_PROGRAM = 0  # General MIDI program of generated notes (0 = piano)
 TICKS_PER_BEAT = 480  # resolution of the MIDI files composer writes
 CHORD_PROGRAM = 0  # General MIDI program of the chord track composer writes (0 = piano)
 CHORD_VELOCITY = 56  # MIDI velocity of its block chords: under a melody at DEFAULT_VELOCITY
+CHORD_WEIGHT = 1.0  # guidance towards given chords when sampling (0 = the model as trained):
+#                    on data/, 1.0 brings on-beat chord tones from 72% to 86% (README)
 
 # --- Studio (the local web page, composer.studio) ---------------------------
 STUDIO_HOST = "127.0.0.1"  # the studio listens on the loopback interface unless told otherwise

@@ -31,9 +31,9 @@ def test_fields_and_their_sizes_are_fixed():
     assert [(f.name, f.size) for f in FIELDS] == [
         ("bar_position", 64), ("beat", 16), ("beat_position", 48), ("meter", 9),
         ("bar_of_phrase", 8), ("key_tonic", 12), ("key_mode", 7), ("chord_root", 13),
-        ("chord_quality", 11)]
-    assert [f.name for f in fields("chords,key")] == ["key_tonic", "key_mode", "chord_root",
-                                                      "chord_quality"]
+        ("chord_quality", 11), *((f"chord_tone_{pc}", 2) for pc in range(12))]
+    assert [f.name for f in fields("chords,key")][:4] == ["key_tonic", "key_mode",
+                                                          "chord_root", "chord_quality"]
     assert check_parts(["key", "metre"]) == ("metre", "key")
     assert fields([]) == ()
 
@@ -67,8 +67,13 @@ def test_features_by_hand():
         [0, 0, 0, 1, 4, E, 5, E, 1],     # beat 13: E minor (mode 5), Em (quality 1)
     ], dtype=np.uint8)
     found = features(WALTZ, steps, PARTS)
-    assert found.dtype == np.uint8 and found.shape == (7, 9)
-    np.testing.assert_array_equal(found, expected)
+    assert found.dtype == np.uint8 and found.shape == (7, 9 + 12)
+    np.testing.assert_array_equal(found[:, :9], expected)
+    tones = np.zeros((7, 12), dtype=np.uint8)  # the chord-tone flags, pitch classes C..B
+    tones[2:4, [7, 11, 2]] = 1  # G: G B D
+    tones[4:6, [2, 6, 9, 0]] = 1  # D7: D F# A C
+    tones[6, [4, 7, 11]] = 1  # Em: E G B
+    np.testing.assert_array_equal(found[:, 9:], tones)
     np.testing.assert_array_equal(features(WALTZ, steps, "key"), expected[:, 5:7])
     assert features(WALTZ, steps, []).shape == (7, 0)
 
@@ -86,11 +91,14 @@ def test_transposing_features_moves_key_and_chord_roots_only():
     shifted = Context(4, WALTZ.meter, tuple((b, k.transpose(5)) for b, k in WALTZ.keys),
                       tuple((b, c.transpose(5)) for b, c in WALTZ.chords), "given")
     np.testing.assert_array_equal(moved, features(shifted, steps, PARTS))
-    assert (moved[:, -2][original[:, -2] == 12] == 12).all()  # no chord stays no chord
+    root = 7  # the chord_root column
+    assert (moved[:, root][original[:, root] == 12] == 12).all()  # no chord stays no chord
+    tones = original[:, 9:]  # chord-tone flags rotate with the root: C (0) moves to F (5)
+    np.testing.assert_array_equal(moved[:, 9:], np.roll(tones, 5, axis=1))
     np.testing.assert_array_equal(transpose_features(moved, PARTS, -5), original)
     np.testing.assert_array_equal(transpose_features(original[:, :5], "metre", 3),
                                   original[:, :5])
-    with pytest.raises(ValueError, match="need 9 columns, got shape"):
+    with pytest.raises(ValueError, match="need 21 columns, got shape"):
         transpose_features(original[:, :5], PARTS, 1)
 
 
@@ -166,7 +174,7 @@ def test_each_input_gets_the_features_of_the_step_it_predicts(name):
     assert first == 4  # beat 1: the leading silence is trimmed
     found = sequence_features(context, encoding, ids, first, PARTS)
     steps = encoding.token_steps(ids)
-    assert found.shape == (ids.size, 9)
+    assert found.shape == (ids.size, 21)
     for t in range(ids.size - 1):  # input t carries the step of token t + 1
         np.testing.assert_array_equal(found[t], features(context, [first + steps[t + 1]],
                                                           PARTS)[0])

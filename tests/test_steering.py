@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from composer.cli import main
-from composer.data.contexts import ConditionFeatures, without_chords
+from composer.data.contexts import ConditionFeatures
 from composer.data.dataset import load_dataset
 from composer.data.windows import Batch
 from composer.evaluation.evaluate import evaluate, piece_features
@@ -19,6 +19,7 @@ from composer.music.conditioning import (
     NO_QUALITY,
     NO_ROOT,
     fields,
+    hide_chords,
     sequence_features,
     transpose_features,
     user_context,
@@ -109,7 +110,7 @@ def test_chord_dropout_hides_whole_sequences_the_same_way_each_time(melody_data)
     assert not np.array_equal(hook.for_epoch(1)(batch)["cond"], first)  # redrawn per epoch
     plain = ConditionFeatures(store, make_encoding("melody"), PARTS)(batch)["cond"]
     np.testing.assert_array_equal(first[~hidden], plain[~hidden])
-    np.testing.assert_array_equal(without_chords(plain, PARTS)[hidden], first[hidden])
+    np.testing.assert_array_equal(hide_chords(plain, PARTS)[hidden], first[hidden])
 
 
 # --- settings and model files --------------------------------------------------------------
@@ -121,7 +122,8 @@ def test_old_models_hear_nothing_and_new_runs_hear_the_default():
     assert TrainConfig.from_dict(old).cond_sizes() is None
     assert TrainConfig().condition == ("metre", "key")
     sizes = TrainConfig(condition=("chords", "key")).cond_sizes()
-    assert list(sizes) == ["key_tonic", "key_mode", "chord_root", "chord_quality"]
+    assert list(sizes) == ["key_tonic", "key_mode", "chord_root", "chord_quality",
+                           *(f"chord_tone_{pc}" for pc in range(12))]
     saved = json.loads(json.dumps(TrainConfig(condition=PARTS).to_dict()))
     assert TrainConfig.from_dict(saved).condition == PARTS
 
@@ -254,3 +256,38 @@ def test_a_setting_the_model_does_not_hear_is_noted(studio_models, tmp_path):
     assert result.exit_code == 0
     assert "not trained with key conditioning; --key is only written into the file" in \
         result.output
+
+
+# --- guidance towards the chords -----------------------------------------------------------
+
+
+def test_chord_guidance_pushes_the_logits_away_from_the_chordless_ones(steered):
+    """Greedy, one token after a primer: the choice is argmax of l + w (l - l_hidden)."""
+    from composer.generation.steering import Steering
+    from composer.nn import model
+
+    context = user_context(chords="Am F C G", key="C major")
+    primer = np.array([steered.encoding.token_id("NOTE_ON(69)")])
+    steering = Steering(steered.encoding, context, PARTS)
+    steering.opening(primer[None, :])
+    heard = steering.current()  # (1, F)
+    sizes, state = steered.config.cond_sizes(), model.zero_state(steered.params, 1)
+    with_chords, _ = model.step(steered.params, primer, state, heard, sizes)
+    without, _ = model.step(steered.params, primer, state, hide_chords(heard, PARTS), sizes)
+    for weight in (0.0, 3.0):
+        expected = np.argmax(with_chords + weight * (with_chords - without), axis=1)
+        drawn = generate(steered, 1, 1, temperature=0, primer=primer, grammar=False,
+                         context=context, chord_weight=weight)
+        assert drawn[0, -1] == expected[0]
+
+
+def test_chord_guidance_needs_a_model_that_hears_chords(studio_models, tmp_path):
+    from composer.errors import ComposerError
+
+    plain = load_model(studio_models / "performance")
+    with pytest.raises(ComposerError, match="a chord weight needs a model that hears chords"):
+        generate(plain, 4, 1, chord_weight=1.0)
+    result = invoke("sample", "--model", studio_models / "melody", "--chord-weight", "2",
+                    "--out", tmp_path / "x.mid")
+    assert result.exit_code == 2
+    assert "--chord-weight needs --chords and a model that hears chords" in result.output

@@ -8,7 +8,7 @@ import click
 import numpy as np
 
 from composer.cli.common import MIDI_FILE, reports_errors, warn
-from composer.constants import DEFAULT_PROGRAM, DEFAULT_QPM
+from composer.constants import CHORD_WEIGHT, DEFAULT_PROGRAM, DEFAULT_QPM
 from composer.errors import ComposerError
 
 MAX_SAMPLE_TOKENS = 100_000  # tokens one sample may take to fill --bars
@@ -59,6 +59,11 @@ def _checked(what):
               help="chord progression, one chord a bar unless a length in bars follows a "
                    "colon, repeated to the end, e.g. 'Am F C G' or 'D:2 G A:0.5 D:0.5'; "
                    "written as a second track and as markers")
+@click.option("--chord-weight", type=click.FloatRange(0, 10), default=CHORD_WEIGHT,
+              show_default=True,
+              help="how closely to follow --chords: 0 = as the model learnt; more pushes "
+                   "towards chord tones (classifier-free guidance; needs a model that hears "
+                   "chords)")
 @click.option("--scale-lock", is_flag=True,
               help="draw only notes of the key's scale")
 @click.option("--primer", type=MIDI_FILE, default=None,
@@ -91,7 +96,7 @@ def _checked(what):
                    "replaces --program), e.g. 52,52,52,52")
 @reports_errors
 def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key, chords,
-           scale_lock, primer, seed, out, qpm, program, wav, grammar, max_note_beats,
+           chord_weight, scale_lock, primer, seed, out, qpm, program, wav, grammar, max_note_beats,
            max_voices, voices, programs):
     """Write new music from a trained model as MIDI files, and print their paths.
 
@@ -114,7 +119,8 @@ def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key,
         1, round(max_note_beats * trained.encoding.steps_per_quarter))
     settings = dict(temperature=temperature, top_k=top_k, top_p=top_p, grammar=grammar,
                     max_note_steps=cap, max_voices=max_voices, context=context,
-                    first_step=first_step, scale_lock=scale_lock)
+                    first_step=first_step, scale_lock=scale_lock,
+                    chord_weight=_guidance(trained, chords, chord_weight))
     samples = _draw(trained, primer_ids, length, bars, num, np.random.default_rng(seed),
                     settings)
     signature_qpm = qpm or (primer_piece.qpm if primer_piece else DEFAULT_QPM)
@@ -142,6 +148,19 @@ def _warn_unheard(trained, **asked):
         if value is not None and parts[option] not in trained.config.condition:
             warn(f"note: this model was not trained with {parts[option]} conditioning; "
                  f"--{option} is only written into the file")
+
+
+def _guidance(trained, chords, weight) -> float:
+    """The chord weight to use: none without chords or for a model that does not hear them
+    (the default weight then goes unused; an explicit one is refused)."""
+    if chords is None or "chords" not in trained.config.condition:
+        explicit = click.get_current_context().get_parameter_source("chord_weight") is not \
+            click.core.ParameterSource.DEFAULT
+        if explicit and weight:
+            raise click.UsageError("--chord-weight needs --chords and a model that hears "
+                                   "chords")
+        return 0.0
+    return weight
 
 
 def _draw(trained, primer_ids, length, bars, num, rng, settings) -> list:

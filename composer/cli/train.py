@@ -54,7 +54,10 @@ TRAIN_OPTIONS = [  # (option, TrainConfig field, type, help)
     ("--batch-size", "batch_size", click.IntRange(1), "parallel lanes of the token stream"),
     ("--epochs", "epochs", click.IntRange(1), "passes over the training data"),
     ("--max-steps", "max_steps", click.IntRange(0), "stop after this many steps (0 = no limit)"),
-    ("--lr", "lr", click.FloatRange(0, min_open=True), "Adam learning rate"),
+    ("--lr", "lr", click.FloatRange(0, min_open=True), "Adam learning rate at the start"),
+    ("--schedule", "schedule", click.Choice(["plateau", "cosine"]),
+     "plateau: halve the rate after an epoch without progress; cosine: lower it smoothly "
+     "to 0 at --max-steps"),
     ("--clip-norm", "clip_norm", click.FloatRange(0), "clip gradients to this global norm"),
     ("--clip-value", "clip_value", click.FloatRange(0),
      "clip each gradient element to +-this instead (the course's clip)"),

@@ -31,11 +31,10 @@ from composer.data.shards import ParsedPiece, to_piece
 from composer.data.store import TokenStore
 from composer.data.windows import Batch
 from composer.music.conditioning import (
-    NO_QUALITY,
-    NO_ROOT,
     Context,
     check_parts,
     fields,
+    hide_chords,
     piece_context,
     sequence_features,
     transpose_features,
@@ -56,16 +55,6 @@ def meta_with_context(parsed: ParsedPiece, encoding: Encoding) -> str:
 def context_of(meta: dict) -> tuple[Context, int]:
     """(context, first step) saved in a piece's metadata; KeyError for an old cache."""
     return Context.from_json(meta["context"]), int(meta["first_step"])
-
-
-def without_chords(features: np.ndarray, parts) -> np.ndarray:
-    """The features with every chord column set to no chord (N.C.); a new array."""
-    names = [f.name for f in fields(parts)]
-    hidden = features.copy()
-    if "chord_root" in names:
-        hidden[..., names.index("chord_root")] = NO_ROOT
-        hidden[..., names.index("chord_quality")] = NO_QUALITY
-    return hidden
 
 
 class ConditionFeatures:
@@ -112,7 +101,7 @@ class ConditionFeatures:
             window = transpose_features(piece[index], self.parts, shift) if shift else \
                 piece[index]
             if self._drops_chords(row, shift):
-                window = without_chords(window, self.parts)
+                window = hide_chords(window, self.parts)
             cond[lane] = window
         return {"cond": cond}
 

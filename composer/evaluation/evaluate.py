@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from composer.data.contexts import without_chords
 from composer.data.corpus import load_pieces
 from composer.errors import DataError
 from composer.evaluation.metrics import Scores
 from composer.evaluation.ngram import fit_baseline
 from composer.evaluation.scoring import score_model
-from composer.music.conditioning import piece_context, sequence_features
+from composer.music.conditioning import hide_chords, piece_context, sequence_features
 from composer.music.encoding import note_arrays
 from composer.music.notes import Piece
 from composer.training.trained import TrainedModel
@@ -107,7 +106,7 @@ def _score_conditioned(trained, sequences, pieces, events, result: Evaluation) -
     model, apart, with their chords (module docstring)."""
     parts, sizes = trained.config.condition, trained.config.cond_sizes()
     found = [piece_features(trained, p, s) for p, s in zip(pieces, sequences, strict=True)]
-    hidden = [without_chords(f, parts) for f, _ in found]
+    hidden = [hide_chords(f, parts) for f, _ in found]
     result.model = score_model(trained.params, sequences, events, features=hidden,
                                cond_sizes=sizes)
     if "chords" in parts:

@@ -15,7 +15,7 @@ import numpy as np
 
 from composer.errors import ComposerError
 from composer.generation.steering import Steering
-from composer.music.conditioning import Context, user_context
+from composer.music.conditioning import Context, hide_chords, user_context
 from composer.music.grammar import make_grammar
 from composer.nn import model
 from composer.training.trained import TrainedModel
@@ -26,7 +26,7 @@ GREEDY_BELOW = 1e-3  # temperatures below this pick the most likely token
 def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, top_p=1.0,
              primer=None, rng=None, grammar=True, max_note_steps=None,
              max_voices=None, context: Context | None = None, first_step: int = 0,
-             scale_lock: bool = False) -> np.ndarray:
+             scale_lock: bool = False, chord_weight: float = 0.0) -> np.ndarray:
     """(K, P + length) token ids: the primer (P tokens, or one start token) then `length` more.
 
     With `grammar` each token is drawn among those the encoding's grammar allows
@@ -35,27 +35,34 @@ def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, 
     limit from the training corpus (TrainedModel.note_limits).
     `context` (default: 4/4, C major, no chords) steers a conditioned model; the
     opening's first token acts at its grid step `first_step`. `scale_lock` draws only
-    notes of the context's key.
+    notes of the context's key. `chord_weight` w > 0 follows the chords more closely
+    than the model would (classifier-free guidance, which chord dropout makes possible:
+    each sample is also run with its chords hidden, and the logits become
+    l + w (l - l_hidden)); it needs a model that hears chords.
     """
     rng = rng or np.random.default_rng()
     params, sizes = trained.params, trained.config.cond_sizes()
-    opening = _opening(trained, primer, num, rng)  # (K, P)
-    rules = _grammar(trained, num, max_note_steps, max_voices) if grammar else None
-    for column in opening.T if rules is not None else ():
-        rules.advance(column)
     steering = Steering(trained.encoding, context or user_context(
         steps_per_quarter=trained.encoding.steps_per_quarter), trained.config.condition,
         first_step=first_step, scale_lock=scale_lock)
-    cond = steering.opening(opening)  # (P - 1, K, F) or None
-    state = model.zero_state(params, num)
+    opening = _opening(trained, primer, num, rng, steering.allowed_first())  # (K, P)
+    rules = _grammar(trained, num, max_note_steps, max_voices) if grammar else None
+    for column in opening.T if rules is not None else ():
+        rules.advance(column)
+    guide = _Guide(trained, chord_weight, num)
+    state = model.zero_state(params, num * guide.lanes)
     if opening.shape[1] > 1:  # run the primer through, all but its last token
-        _, state, _ = model.forward(params, opening[:, :-1].T, state, cond=cond,
-                                    cond_sizes=sizes)
+        _, state, _ = model.forward(params, guide.ids(opening[:, :-1].T), state,
+                                    cond=guide.cond(steering.opening(opening)), cond_sizes=sizes)
+    else:
+        steering.opening(opening)  # sets the clock
     tokens = np.empty((num, opening.shape[1] + length), dtype=np.int64)
     tokens[:, : opening.shape[1]] = opening
     current = opening[:, -1]
     for t in range(opening.shape[1], tokens.shape[1]):
-        logits, state = model.step(params, current, state, steering.current(), sizes)
+        logits, state = model.step(params, guide.ids(current), state,
+                                   guide.cond(steering.current()), sizes)
+        logits = guide.combine(logits)
         logits = _masked(logits, rules.allowed(tokens.shape[1] - t) if rules else None,
                          steering.allowed())
         current = choose(logits, temperature, top_k, top_p, rng)
@@ -64,6 +71,35 @@ def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, 
         if rules is not None:
             rules.advance(current)
     return tokens
+
+
+class _Guide:
+    """Classifier-free guidance by chords: K more lanes that hear the same music with the
+    chords hidden (lanes K..2K-1), and the logits pushed away from theirs."""
+
+    def __init__(self, trained, weight: float, num: int):
+        self.parts, self.weight, self.num = trained.config.condition, weight, num
+        if weight and "chords" not in self.parts:
+            raise ComposerError("a chord weight needs a model that hears chords (trained "
+                                "with --condition ...,chords)")
+        self.lanes = 2 if weight else 1
+
+    def ids(self, ids):
+        """ids (..., K) for every lane (..., lanes * K)."""
+        return np.concatenate([ids] * self.lanes, axis=-1)
+
+    def cond(self, features):
+        """features (..., K, F) for every lane, the chords hidden in the second half."""
+        if features is None or self.lanes == 1:
+            return features
+        return np.concatenate([features, hide_chords(features, self.parts)], axis=-2)
+
+    def combine(self, logits):
+        """(lanes * K, V) -> (K, V): l + w (l - l_hidden)."""
+        if self.lanes == 1:
+            return logits
+        heard, hidden = logits[: self.num], logits[self.num :]
+        return heard + self.weight * (heard - hidden)
 
 
 def _masked(logits, grammar, scale):
@@ -87,10 +123,14 @@ def _grammar(trained: TrainedModel, num, max_note_steps, max_voices):
     return make_grammar(trained.encoding, num, max_note_steps, max_voices)
 
 
-def _opening(trained, primer, num, rng):
+def _opening(trained, primer, num, rng, allowed=None):
+    """(K, P) the primer's tokens, else a first token drawn as the training pieces opened,
+    among the `allowed` ones (V,) when given (the scale lock)."""
     if primer is not None and len(primer):
         return np.tile(np.asarray(primer, dtype=np.int64), (num, 1))
     counts = np.asarray(trained.start_counts, dtype=np.float64)
+    if allowed is not None and (counts * allowed).sum() > 0:
+        counts = counts * allowed
     if counts.sum() <= 0:
         counts = np.ones(trained.encoding.vocab_size)
     return rng.choice(len(counts), size=(num, 1), p=counts / counts.sum())

@@ -109,6 +109,13 @@ class Steering:
         in_scale = scales[index][:, self.pitches % 12]  # (K, V)
         return in_scale | (self.pitches < 0)
 
+    def allowed_first(self) -> np.ndarray | None:
+        """(V,) bool: the tokens the scale lock allows at the first step; None without it."""
+        if not self.scale_lock:
+            return None
+        self.next_step = np.array([self.first_step])
+        return self.allowed()[0]
+
     def step(self, drawn: np.ndarray) -> None:
         """Move each sample's clock past the token it just drew."""
         self.next_step = self.next_step + self.advance[drawn]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.constants import DEFAULT_QPM, STUDIO_MAX_TAKE_BEATS, STUDIO_MAX_TOKENS
+from composer.constants import CHORD_WEIGHT, DEFAULT_QPM, STUDIO_MAX_TAKE_BEATS, STUDIO_MAX_TOKENS
 from composer.generation.lengths import cut, draw_beats, end_of
 from composer.generation.sampling import generate
 from composer.music.conditioning import user_context
@@ -90,7 +90,8 @@ def draw_tokens(trained, request: TakeRequest, primer_ids, end, rng) -> np.ndarr
     its notes in the key.
     """
     settings = dict(temperature=request.temperature, top_p=request.top_p, rng=rng,
-                    context=_context(trained, request), scale_lock=request.scale_lock)
+                    context=_context(trained, request), scale_lock=request.scale_lock,
+                    chord_weight=CHORD_WEIGHT if request.chords else 0.0)
     if end is None:
         return generate(trained, request.length, primer=primer_ids, **settings)[0]
     return draw_beats(trained, end, primer_ids, max_tokens=STUDIO_MAX_TOKENS, **settings)

@@ -28,7 +28,9 @@ class TrainConfig:
     epochs: int = 15  # passes over the training pieces
     max_steps: int = 10_000  # stop after this many optimiser steps (0 = no limit): bounds
     #                          the time on a large corpus (about 8 minutes on 2 cores)
-    lr: float = 5e-3  # Adam learning rate; halved after each epoch without progress
+    lr: float = 5e-3  # Adam learning rate at the start
+    schedule: str = "plateau"  # "plateau": lr halved after each epoch without progress;
+    #                            "cosine": lr * (1 + cos(pi * step / max_steps)) / 2
     clip_norm: float = 5.0  # clip gradients to this global norm (0 = off)
     clip_value: float = 0.0  # clip each gradient element to +-this (0 = off; the course's clip)
     patience: int = 3  # stop after this many epochs without a better validation NLL
@@ -46,7 +48,8 @@ class TrainConfig:
         unknown = set(data) - known
         if unknown:
             raise CheckpointError(f"unknown training settings: {', '.join(sorted(unknown))}")
-        return cls(**{"condition": (), **data})  # models from before conditioning hear none
+        # models from before conditioning hear none, and halved their rate on plateaus
+        return cls(**{"condition": (), "schedule": "plateau", **data})
 
     def cond_sizes(self) -> dict[str, int] | None:
         """{field name: size} of the conditioning fields (nn.model's cond_sizes); None when
@@ -67,6 +70,7 @@ class TrainConfig:
             ("epochs", self.epochs >= 1, "at least 1"),
             ("max_steps", self.max_steps >= 0, "0 or more"),
             ("lr", self.lr > 0, "positive"),
+            ("schedule", self.schedule in ("plateau", "cosine"), "plateau or cosine"),
             ("clip_norm", self.clip_norm >= 0, "0 or more"),
             ("clip_value", self.clip_value >= 0, "0 or more"),
             ("transpose", 0 <= self.transpose <= 12, "0..12"),

@@ -28,6 +28,7 @@ from composer.data.dataset import Dataset, load_dataset
 from composer.data.windows import EpochWindows
 from composer.errors import CheckpointError, ComposerError
 from composer.evaluation.scoring import score_model
+from composer.music.conditioning import hide_chords
 from composer.music.encoding import Encoding, make_encoding
 from composer.music.limits import corpus_limits
 from composer.nn import model
@@ -169,10 +170,19 @@ def train_step(run: Run, windows: EpochWindows, k: int) -> float:
         clip(grads, config.clip_value)
     if config.clip_norm:
         clip_by_global_norm(grads, config.clip_norm)
-    run.optimizer.lr = run.progress.lr
+    run.optimizer.lr = _learning_rate(run)
     run.optimizer.step(run.params, grads)
     run.progress.step += 1
     return loss
+
+
+def _learning_rate(run: Run) -> float:
+    """The rate of the next step: the plateau schedule's current one, or the cosine's."""
+    config = run.config
+    if config.schedule != "cosine" or not config.max_steps:
+        return run.progress.lr
+    done = min(run.progress.step / config.max_steps, 1.0)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * done))
 
 
 def _carried_state(run: Run, starts: np.ndarray):
@@ -192,7 +202,7 @@ def _end_epoch(run: Run, dataset: Dataset, out_dir, data_info, echo):
                              "train_nll": train_nll, "valid_nll": scores.nll,
                              "valid_accuracy": scores.accuracy,
                              "valid_event_accuracy": scores.event_accuracy,
-                             "lr": progress.lr})
+                             "lr": _learning_rate(run)})
     improved = scores.nll < progress.best_nll
     echo(f"epoch {progress.epoch + 1}: train {train_nll:.4f} nats/step | valid "
          f"{scores.nll:.4f} nats/step ({scores.bits:.3f} bits), ppl {scores.perplexity:.3f}, "
@@ -203,7 +213,8 @@ def _end_epoch(run: Run, dataset: Dataset, out_dir, data_info, echo):
         save_model(run, dataset, out_dir, data_info)
     else:
         progress.bad_epochs += 1
-        progress.lr *= LR_DECAY
+        if run.config.schedule == "plateau":
+            progress.lr *= LR_DECAY
         progress.finished |= progress.bad_epochs >= run.config.patience
     progress.epoch += 1
     progress.window, progress.loss_sum = 0, 0.0
@@ -213,11 +224,13 @@ def _end_epoch(run: Run, dataset: Dataset, out_dir, data_info, echo):
 
 
 def _valid_features(run: Run, dataset: Dataset) -> dict:
-    """score_model's conditioning arguments for the held-out pieces (their own chords)."""
+    """score_model's conditioning arguments for the held-out pieces: their metre and key,
+    their chords hidden, so that the validation NLL (which chooses the weights kept) is the
+    one comparable with an unconditioned model's (composer.evaluation.evaluate)."""
     if run.features is None:
         return {}
-    rows = dataset.valid_rows.tolist()
-    return {"features": [run.features.piece_features(r) for r in rows],
+    rows, parts = dataset.valid_rows.tolist(), run.config.condition
+    return {"features": [hide_chords(run.features.piece_features(r), parts) for r in rows],
             "cond_sizes": run.config.cond_sizes()}
 
 
