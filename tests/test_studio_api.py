@@ -89,6 +89,7 @@ def test_a_steered_take_keeps_its_key_and_writes_its_chords(client):
     assert take["notes"] and {p % 12 for _, _, p, _ in take["notes"]} <= dorian
     assert take["figures"]["in_key_share"] == 1.0 and take["settings"]["key"] == "D dorian"
     assert take["figures"]["chord_tone_share"] is not None
+    assert take["chords"] == [[0.0, "Dm"], [3.0, "C"], [6.0, "Dm"], [9.0, "C"]]  # the roll's
     piece = parse_midi(client.get(take["midi_url"]).content, "take.mid")[0]
     assert [(c.beat, c.symbol) for c in piece.chords] == [(0.0, "Dm"), (3.0, "C"), (6.0, "Dm"),
                                                          (9.0, "C")]

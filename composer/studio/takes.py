@@ -60,21 +60,28 @@ class Take:
                 "primer_end": self.primer_end, "program": self.program,
                 "time_signature": [self.metre.numerator, self.metre.denominator],
                 "notes": [[n.start, n.end, n.pitch, n.velocity] for n in self.notes],
+                "chords": [[beat, symbol] for beat, symbol in self.chord_symbols()],
                 "settings": self.settings, "figures": self.figures, "timing": self.timing,
                 "notice": self.notice, "midi_url": f"/api/takes/{self.id}/midi",
                 "wav_url": f"/api/takes/{self.id}/wav" if audio_on_server else None}
+
+
+    def chord_symbols(self) -> list[tuple[float, str]]:
+        """(beat, symbol) of the chords asked for, one a bar, repeated to the take's end."""
+        meter = single_meter((self.metre.numerator, self.metre.denominator))
+        spans = progression_spans([(chord, 1.0) for chord in self.chords], meter, self.end)
+        return [(beat, chord.symbol) for beat, chord in spans]
 
 
 def midi_bytes(take: Take) -> bytes:
     """The take as a type-1 MIDI file with its tempo, time signature and program, and the
     key signature and chords (a track of their own, and markers) when they were asked for."""
     buffer = io.BytesIO()
-    meter = (take.metre.numerator, take.metre.denominator)
-    spans = progression_spans([(chord, 1.0) for chord in take.chords], single_meter(meter),
-                              take.end)
-    write_midi(buffer, take.notes, qpm=take.qpm, time_signature=meter, program=take.program,
+    write_midi(buffer, take.notes, qpm=take.qpm,
+               time_signature=(take.metre.numerator, take.metre.denominator),
+               program=take.program,
                key_signatures=[key_signature(take.key)] if take.key else [],
-               chords=[ChordSymbol(beat, chord.symbol) for beat, chord in spans])
+               chords=[ChordSymbol(beat, symbol) for beat, symbol in take.chord_symbols()])
     return buffer.getvalue()
 
 

@@ -95,6 +95,9 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
     if not dataset.valid:
         raise ComposerError(f"{data_dir}: too few pieces to hold any out for validation")
     if config.condition:
+        echo(f"the model hears {', '.join(config.condition)}" + (
+            f" (chords hidden from {config.chord_dropout:.0%} of the sequences)"
+            if "chords" in config.condition else ""))
         run.features = ConditionFeatures(dataset.store, run.encoding, config.condition,
                                          chord_dropout=config.chord_dropout, seed=config.seed)
     data_info = {"folder": portable_name(data_dir), "pieces": dataset.summary.pieces,

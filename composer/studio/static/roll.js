@@ -10,7 +10,7 @@ const BLACK = new Set([1, 3, 6, 8, 10]);
 
 const COLOURS = {
   back: "#101216", blackRow: "#0c0d11", row: "#171a20", beat: "#1f232c", bar: "#3b4252",
-  barText: "#8b93a5", keyWhite: "#d9dde5", keyBlack: "#1d2027", keyText: "#4b5262", keyLine: "#9aa1b1",
+  barText: "#8b93a5", chordText: "#e6c07b", keyWhite: "#d9dde5", keyBlack: "#1d2027", keyText: "#4b5262", keyLine: "#9aa1b1",
   note: "#f2a93b", noteOn: "#ffe2b0", noteEdge: "#7a4f10", primer: "#7f93c4",
   primerShade: "rgba(127, 147, 196, 0.10)", playhead: "#ff6f61", empty: "#5d6474",
 };
@@ -76,6 +76,7 @@ export class PianoRoll {
       this.drawEmpty(ctx, width, height);
     } else {
       this.drawGrid(ctx, height);
+      this.drawChords(ctx);
       this.drawNotes(ctx);
     }
     this.drawKeys(ctx);
@@ -109,6 +110,19 @@ export class PianoRoll {
         ctx.fillStyle = COLOURS.barText;
         ctx.fillText(String(number), this.x(beat) + 4, RULER / 2);
       }
+    }
+  }
+
+  // The chords asked for, each symbol in the ruler at the bar where it starts.
+  drawChords(ctx) {
+    ctx.font = "bold 11px system-ui, sans-serif";
+    ctx.fillStyle = COLOURS.chordText;
+    let clear = -Infinity;  // px: where the last symbol ended, so none overlap
+    for (const [beat, symbol] of this.take.chords || []) {
+      const x = this.x(beat) + 22;  // after the bar number
+      if (x < clear || beat >= this.take.end - 1e-9) continue;
+      ctx.fillText(symbol, x, RULER / 2);
+      clear = x + ctx.measureText(symbol).width + 6;
     }
   }
 
