@@ -139,7 +139,8 @@ def _stubborn_model(encoding, favourite, hidden=8):
     params = model.init_params(encoding.vocab_size, hidden, 1, np.random.default_rng(0))
     params["by"][favourite] = 6.0
     limits = NoteLimits(4, {8: 10}, {3: 5})  # notes of 2 beats, at most 3 at once
-    return TrainedModel(params, encoding, TrainConfig(encoding=encoding.name), path=None,
+    return TrainedModel(params, encoding, TrainConfig(encoding=encoding.name, condition=()),
+                        path=None,
                         data={"note_limits": limits.to_dict()},
                         start_counts=np.eye(encoding.vocab_size)[favourite[0]])
 

@@ -53,10 +53,15 @@ def steered(studio_models):
 
 
 def test_the_store_keeps_each_pieces_context_and_first_step(melody_data):
+    from composer.data.contexts import context_of
+
     meta = melody_data.store.metadata(0)
     assert meta["first_step"] == 0  # the tunes start on beat 0
-    assert meta["context"]["chord_source"] == "inferred"  # no chord symbols in the files
-    assert meta["context"]["meter"]["changes"] == [[0.0, 4, 4]]
+    assert 0 <= meta["phase"] < 4 and meta["keys"][0][0] == 0.0  # the estimated pickup
+    assert "chords" not in meta  # no chord symbols: inferred from the tokens when used
+    context, first_step = context_of(meta, 4)
+    assert context.meter.first == (4, 4) and context.chord_source == "none"
+    assert context.keys[0][1].name == meta["keys"][0][1]
 
 
 def test_training_and_evaluation_compute_the_same_features(melody_data, tiny_corpus):
@@ -120,7 +125,7 @@ def test_old_models_hear_nothing_and_new_runs_hear_the_default():
     old = {k: v for k, v in TrainConfig().to_dict().items() if k != "condition"}
     assert TrainConfig.from_dict(old).condition == ()
     assert TrainConfig.from_dict(old).cond_sizes() is None
-    assert TrainConfig().condition == ("metre", "key")
+    assert TrainConfig().condition == ("metre", "key", "chords")
     sizes = TrainConfig(condition=("chords", "key")).cond_sizes()
     assert list(sizes) == ["key_tonic", "key_mode", "chord_root", "chord_quality",
                            *(f"chord_tone_{pc}" for pc in range(12))]

@@ -5,9 +5,15 @@ two encoding-dependent entries:
 
     "first_step"   the grid step of the piece where its tokens start (leading
                    silence is trimmed by the encodings)
-    "context"      composer.music.conditioning.Context.to_json(): its time signatures
-                   with the estimated bar phase, its keys, and its chords (the file's
-                   chord symbols, else inferred per bar from its notes)
+    "phase"        the estimated bar phase (beats to the first downbeat)
+    "keys"         its keys, [[beat, "D major"], ...] (composer.music.keys.piece_keys)
+
+With the time signatures and chord symbols piece_metadata already holds, they make the
+piece's Context (`context_of`), at about 50 bytes a piece; empty lists and a list of
+time signatures that only repeats the first are left out (restore_metadata's defaults).
+Chords inferred per bar would have cost as much again as the tokens: they are inferred
+from the piece's tokens when its features are first asked for
+(composer.music.conditioning.token_context).
 
 `ConditionFeatures` turns them into the per-step field values a conditioned model
 takes: for a whole piece (`piece_features`, (L, F) uint8: input t gets the features
@@ -37,9 +43,14 @@ from composer.music.conditioning import (
     hide_chords,
     piece_context,
     sequence_features,
+    token_context,
     transpose_features,
 )
 from composer.music.encoding import Encoding
+from composer.music.harmony import symbol_spans
+from composer.music.keys import parse_key
+from composer.music.meter import MeterMap, time_signatures
+from composer.music.notes import Piece, restore_metadata
 
 CACHED_PIECES = 4096  # pieces whose features are kept between batches (least recently used go)
 
@@ -47,14 +58,24 @@ CACHED_PIECES = 4096  # pieces whose features are kept between batches (least re
 def meta_with_context(parsed: ParsedPiece, encoding: Encoding) -> str:
     """The piece's metadata JSON with its first step and its context (module docstring)."""
     meta = json.loads(parsed.meta)
+    context = piece_context(to_piece(parsed), encoding.steps_per_quarter, infer=False)
     meta["first_step"] = int(encoding.first_step(parsed.cols))
-    meta["context"] = piece_context(to_piece(parsed), encoding.steps_per_quarter).to_json()
-    return json.dumps(meta, separators=(",", ":"))
+    meta["phase"] = context.meter.phase
+    meta["keys"] = [[beat, key.name] for beat, key in context.keys]
+    if meta.get("time_signatures") == [[0.0, *meta.get("time_signature", (4, 4))]]:
+        del meta["time_signatures"]  # the same as time_signature alone
+    compact = {name: value for name, value in meta.items() if value != []}  # empty lists:
+    return json.dumps(compact, separators=(",", ":"))  # what restore_metadata assumes
 
 
-def context_of(meta: dict) -> tuple[Context, int]:
-    """(context, first step) saved in a piece's metadata; KeyError for an old cache."""
-    return Context.from_json(meta["context"]), int(meta["first_step"])
+def context_of(meta: dict, steps_per_quarter: int) -> tuple[Context, int]:
+    """(context, first step) of a piece from its metadata (module docstring)."""
+    header = restore_metadata(Piece(""), meta)
+    chords = tuple(symbol_spans(header.chords))
+    context = Context(steps_per_quarter, MeterMap(time_signatures(header), meta["phase"]),
+                      tuple((float(beat), parse_key(name)) for beat, name in meta["keys"]),
+                      chords, "file" if chords else "none")
+    return context, int(meta["first_step"])
 
 
 class ConditionFeatures:
@@ -80,9 +101,12 @@ class ConditionFeatures:
         if cached is not None:
             self._cache.move_to_end(row)
             return cached
-        context, first_step = context_of(self.store.metadata(row))
-        found = sequence_features(context, self.encoding, self.store.piece(row), first_step,
-                                  self.parts)
+        context, first_step = context_of(self.store.metadata(row),
+                                         self.encoding.steps_per_quarter)
+        ids = self.store.piece(row)
+        if "chords" in self.parts:
+            context = token_context(context, self.encoding, ids, first_step)
+        found = sequence_features(context, self.encoding, ids, first_step, self.parts)
         self._cache[row] = found
         if len(self._cache) > CACHED_PIECES:
             self._cache.popitem(last=False)

@@ -26,7 +26,12 @@ from composer.errors import DataError
 from composer.evaluation.metrics import Scores
 from composer.evaluation.ngram import fit_baseline
 from composer.evaluation.scoring import score_model
-from composer.music.conditioning import hide_chords, piece_context, sequence_features
+from composer.music.conditioning import (
+    hide_chords,
+    piece_context,
+    sequence_features,
+    token_context,
+)
 from composer.music.encoding import note_arrays
 from composer.music.notes import Piece
 from composer.training.trained import TrainedModel
@@ -79,8 +84,10 @@ def evaluation_pieces(trained: TrainedModel, folder, warn=None):
 def piece_features(trained: TrainedModel, piece: Piece, ids: np.ndarray):
     """((L, F) field values the model hears beside the piece's tokens, chord source)."""
     encoding, parts = trained.encoding, trained.config.condition
-    context = piece_context(piece, encoding.steps_per_quarter, infer="chords" in parts)
+    context = piece_context(piece, encoding.steps_per_quarter, infer=False)
     first_step = encoding.first_step(note_arrays(piece.notes))
+    if "chords" in parts:  # inferred as training infers them: from the piece's tokens
+        context = token_context(context, encoding, ids, first_step)
     return sequence_features(context, encoding, ids, first_step, parts), context.chord_source
 
 

@@ -41,7 +41,9 @@ drawing it (melody: one more; performance: the time after the token just drawn).
 **Where contexts come from**: `piece_context` reads a piece: its time signatures with the
 estimated bar phase (composer.music.phase), its keys (keys.piece_keys), and its chord symbols
 if it has any, else chords inferred from its notes (harmony.infer_chords, chord_source
-"inferred"). Inferred chords look at the very notes a model predicts: an NLL measured with
+"inferred"). Training and evaluation infer them from the notes of a piece's tokens
+(`token_context`: the line a melody model predicts), so a cached piece keeps only its
+small header context. Inferred chords look at the very notes a model predicts: an NLL measured with
 them is not comparable with that of a model that does not see them. `user_context` builds
 one from a user's settings ("6/8", "D major", "Am F C G") for sampling.
 """
@@ -49,7 +51,7 @@ one from a user's settings ("6/8", "D major", "Am F C G") for sampling.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -242,6 +244,21 @@ def sequence_features(context: Context, encoding: Encoding, ids, first_step: int
     """(T, F) features to feed beside token ids (T,) that start at piece step `first_step`:
     input t gets the features of the step of token t + 1 (module docstring, "Alignment")."""
     return features(context, first_step + encoding.next_steps(ids), parts)
+
+
+def token_context(context: Context, encoding: Encoding, ids, first_step: int) -> Context:
+    """The context with chords inferred from the notes of the tokens ids, placed at their
+    piece step `first_step`, when it has none of its own (no chord symbols): what training
+    and evaluation both use, so that a piece's store keeps only its small header context."""
+    if context.chords or context.chord_source == "given":
+        return context
+    offset = first_step / encoding.steps_per_quarter
+    notes = [replace(n, start=n.start + offset, end=n.end + offset)
+             for n in encoding.decode(ids)]
+    if not notes:
+        return context
+    chords = tuple(infer_chords(notes, context.meter, context.keys[0][1]))
+    return replace(context, chords=chords, chord_source="inferred")
 
 
 def hide_chords(feats: np.ndarray, parts: Iterable[str] | str) -> np.ndarray:

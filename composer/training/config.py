@@ -16,12 +16,12 @@ class TrainConfig:
     transpose: int = 2  # training pieces are also seen shifted by every -2..+2 semitones
     val_fraction: float = 0.1  # share of pieces held out for validation (split by piece)
     # --- conditioning (composer.music.conditioning): what the model hears besides the notes
-    condition: tuple[str, ...] = ("metre", "key")  # parts: "metre", "key", "chords"; () none
+    condition: tuple[str, ...] = ("metre", "key", "chords")  # parts heard; () for none
     chord_dropout: float = 0.5  # share of (piece, shift) sequences trained with chords hidden
     # --- model ---
     hidden_size: int = 256  # H, LSTM units per layer
     layers: int = 1  # stacked LSTM layers
-    dropout: float = 0.1  # dropout on each layer's output (between layers, before the head)
+    dropout: float = 0.3  # dropout on each layer's output (between layers, before the head)
     # --- optimisation ---
     seq_len: int = 64  # T, the truncated-BPTT window in tokens; state carries across windows
     batch_size: int = 32  # N, parallel lanes of the token stream
@@ -29,7 +29,7 @@ class TrainConfig:
     max_steps: int = 10_000  # stop after this many optimiser steps (0 = no limit): bounds
     #                          the time on a large corpus (about 8 minutes on 2 cores)
     lr: float = 5e-3  # Adam learning rate at the start
-    schedule: str = "plateau"  # "plateau": lr halved after each epoch without progress;
+    schedule: str = "cosine"  # "plateau": lr halved after each epoch without progress;
     #                            "cosine": lr * (1 + cos(pi * step / max_steps)) / 2
     clip_norm: float = 5.0  # clip gradients to this global norm (0 = off)
     clip_value: float = 0.0  # clip each gradient element to +-this (0 = off; the course's clip)
