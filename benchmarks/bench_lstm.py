@@ -13,7 +13,7 @@ short pauses between them, and each figure is the median over the blocks.
 
 The conditioning section times the same training step with and without the
 conditioning input of layer 0 (composer.nn.condition), at a melody vocabulary and
-the nine fields of composer.music.conditioning (188 rows): "cond" with features
+the 21 fields of composer.music.conditioning (212 rows): "cond" with features
 shaped like music (metre and key fixed per piece, the position in the bar counting
 from a pickup, a chord per bar), "cond random" with every field drawn afresh at
 every step (the worst case), "plain" without conditioning, and "main" the plain
@@ -44,10 +44,10 @@ TRAIN_SIZES = [(128, 1, 100), (256, 32, 100), (256, 64, 100), (512, 64, 100)]  #
 SAMPLE_HIDDEN, SAMPLE_STEPS = 256, 200
 MELODY_VOCAB = 50  # the melody encoding's vocabulary
 COND_TRAIN_SIZES = [(256, 32, 64), (256, 32, 100), (256, 64, 64), (256, 64, 100)]  # (H, N, T)
-# the fields of composer.music.conditioning (main at 9e76463), in its column order: 188 rows
+# the fields of composer.music.conditioning, in its column order: 21 fields, 212 rows
 COND_SIZES = {"bar_position": 64, "beat": 16, "beat_position": 48, "meter": 9,
               "bar_of_phrase": 8, "key_tonic": 12, "key_mode": 7, "chord_root": 13,
-              "chord_quality": 11}
+              "chord_quality": 11, **{f"chord_tone_{pc}": 2 for pc in range(12)}}
 # its COMMON_METERS 4/4 3/4 2/4 2/2 6/8 9/8 12/8 3/8 at 4 steps a quarter: bar, beat
 BAR_STEPS, BEAT_STEPS = [16, 12, 8, 16, 12, 18, 24, 6], [4, 4, 4, 8, 6, 6, 6, 6]
 PAUSE = 0.05  # seconds between blocks, so idle worker threads go back to sleep
@@ -72,8 +72,9 @@ def composer_train_step(H, N, T, rng):
 
 
 def musical_cond(T, N, rng):
-    """(T, N, 9) fields shaped like music: per lane (a piece) one metre and key, the
-    position in the bar from a random pickup, a chord per bar (root 12: no chord)."""
+    """(T, N, 21) fields shaped like music: per lane (a piece) one metre and key, the
+    position in the bar from a random pickup, a chord per bar (root 12: no chord) with
+    its twelve tone flags."""
     meter = rng.integers(0, len(BAR_STEPS), N)
     bar_steps, beat_steps = np.array(BAR_STEPS)[meter], np.array(BEAT_STEPS)[meter]
     steps = np.arange(T)[:, None] + rng.integers(0, bar_steps)  # (T, N): from the pickup
@@ -83,13 +84,14 @@ def musical_cond(T, N, rng):
     qualities = rng.integers(0, 11, (bar.max() + 1, N))[bar, lanes]
     key_tonic, key_mode = rng.integers(0, 12, N), rng.integers(0, 7, N)
     fixed = [np.broadcast_to(v, (T, N)) for v in (meter, key_tonic, key_mode)]
+    tones = rng.integers(0, 2, (bar.max() + 1, N, 12))[bar, lanes]  # (T, N, 12) per bar
     return np.stack([position, position // beat_steps, position % beat_steps, fixed[0],
-                     (bar + rng.integers(0, 8, N)) % 8, *fixed[1:], roots, qualities],
-                    axis=-1)
+                     (bar + rng.integers(0, 8, N)) % 8, *fixed[1:], roots, qualities,
+                     *np.moveaxis(tones, -1, 0)], axis=-1)
 
 
 def random_cond(T, N, rng):
-    """(T, N, 9) fields drawn afresh at every step: the conditioned model's worst case."""
+    """(T, N, 21) fields drawn afresh at every step: the conditioned model's worst case."""
     return np.stack([rng.integers(0, size, (T, N)) for size in COND_SIZES.values()], axis=-1)
 
 

@@ -117,16 +117,18 @@ class ConditionFeatures:
         shift; padding repeats the last real step, an idle lane is all zeros."""
         N, T = batch.mask.shape
         cond = np.zeros((N, T, self.width), dtype=np.uint8)
-        for lane in np.flatnonzero(batch.rows >= 0).tolist():
-            row, shift = int(batch.rows[lane]), int(batch.shifts[lane])
-            piece = self.piece_features(row)
+        busy = np.flatnonzero(batch.rows >= 0)
+        for lane in busy.tolist():
+            piece = self.piece_features(int(batch.rows[lane]))
             start = int(batch.positions[lane])
-            index = np.minimum(np.arange(start, start + T), len(piece) - 1)
-            window = transpose_features(piece[index], self.parts, shift) if shift else \
-                piece[index]
-            if self._drops_chords(row, shift):
-                window = hide_chords(window, self.parts)
-            cond[lane] = window
+            cond[lane] = piece[np.minimum(np.arange(start, start + T), len(piece) - 1)]
+        shifts = batch.shifts[busy]
+        if shifts.any():
+            cond[busy] = transpose_features(cond[busy], self.parts, shifts[:, None, None])
+        hidden = [lane for lane in busy.tolist()
+                  if self._drops_chords(int(batch.rows[lane]), int(batch.shifts[lane]))]
+        if hidden:
+            cond[hidden] = hide_chords(cond[hidden], self.parts)
         return {"cond": cond}
 
     def _drops_chords(self, row: int, shift: int) -> bool:

@@ -274,23 +274,29 @@ def hide_chords(feats: np.ndarray, parts: Iterable[str] | str) -> np.ndarray:
     return hidden
 
 
-def transpose_features(feats: np.ndarray, parts: Iterable[str] | str, shift: int) -> np.ndarray:
-    """The features of the same music moved by `shift` semitones: key tonic and chord root
-    move mod 12, no chord stays no chord, the chord-tone flags rotate with the root; the
-    metre columns are unchanged. A new array."""
+def transpose_features(feats: np.ndarray, parts: Iterable[str] | str, shift) -> np.ndarray:
+    """The features (..., F) of the same music moved by `shift` semitones (an int, or an
+    array that broadcasts against feats[..., 0], e.g. (N, 1, 1) per lane for (N, T, F)):
+    key tonic and chord root move mod 12, no chord stays no chord, the chord-tone flags
+    rotate with the root; the metre columns are unchanged. A new array."""
     names = [f.name for f in fields(parts)]
-    if feats.ndim != 2 or feats.shape[1] != len(names):
+    if feats.ndim < 2 or feats.shape[-1] != len(names):
         raise ValueError(f"features of parts {check_parts(parts)} need {len(names)} columns, "
                          f"got shape {feats.shape}")
+    shift = np.asarray(shift, dtype=np.int64)
+    step = shift[..., 0] if shift.ndim else shift  # broadcasts against one column
     moved = feats.copy()
     if "key_tonic" in names:
         column = names.index("key_tonic")
-        moved[:, column] = (feats[:, column].astype(np.int64) + shift) % 12
+        moved[..., column] = (feats[..., column].astype(np.int64) + step) % 12
     if "chord_root" in names:
         column = names.index("chord_root")
-        roots = feats[:, column].astype(np.int64)
-        moved[:, column] = np.where(roots == NO_ROOT, NO_ROOT, (roots + shift) % 12)
+        roots = feats[..., column].astype(np.int64)
+        moved[..., column] = np.where(roots == NO_ROOT, NO_ROOT, (roots + step) % 12)
     if "chord_tone_0" in names:
         first = names.index("chord_tone_0")  # pitch class pc moves to (pc + shift) % 12
-        moved[:, first + (np.arange(12) + shift) % 12] = feats[:, first:first + 12]
+        tones = feats[..., first:first + 12]
+        source = (np.arange(12) - shift) % 12  # the new column pc holds old (pc - shift)
+        moved[..., first:first + 12] = np.take_along_axis(
+            tones, np.broadcast_to(source, tones.shape[:-1] + (12,)), axis=-1)
     return moved
