@@ -134,13 +134,13 @@ def test_sample_writes_midi_files_that_mido_reads(cli_model, tmp_path):
     result = invoke("sample", "--model", cli_model, "--length", 64, "--num", 2, "--seed", 3,
                     "--out", tmp_path)
     assert result.exit_code == 0, result.output
-    paths = result.output.split()
+    paths = result.stdout.split()
     assert paths == [str(tmp_path / "sample-001.mid"), str(tmp_path / "sample-002.mid")]
     for path in paths:
         midi = mido.MidiFile(path)
         assert midi.type == 1 and any(m.type == "note_on" for m in midi.tracks[-1])
     more = invoke("sample", "--model", cli_model, "--length", 16, "--out", tmp_path)
-    assert more.output.split() == [str(tmp_path / "sample-003.mid")]  # nothing overwritten
+    assert more.stdout.split() == [str(tmp_path / "sample-003.mid")]  # nothing overwritten
 
 
 def test_sample_seed_reproducible_and_file_never_overwritten(cli_model, tmp_path):
@@ -159,7 +159,7 @@ def test_sample_wav_renders_each_sample(cli_model, tmp_path):
     result = invoke("sample", "--model", cli_model, "--length", 32, "--num", 2, "--seed", 4,
                     "--out", tmp_path, "--wav")
     assert result.exit_code == 0, result.output
-    assert result.output.split() == [str(tmp_path / name) for name in
+    assert result.stdout.split() == [str(tmp_path / name) for name in
                                      ("sample-001.mid", "sample-001.wav",
                                       "sample-002.mid", "sample-002.wav")]
     assert all((tmp_path / f"sample-00{k}.wav").stat().st_size > 10_000 for k in (1, 2))

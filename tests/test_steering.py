@@ -296,3 +296,21 @@ def test_chord_guidance_needs_a_model_that_hears_chords(studio_models, tmp_path)
                     "--out", tmp_path / "x.mid")
     assert result.exit_code == 2
     assert "--chord-weight needs --chords and a model that hears chords" in result.output
+
+
+def test_a_metre_or_key_not_given_is_drawn_as_the_training_tunes_had_them(steered):
+    assert steered.data["meter_keys"] and sum(steered.data["meter_keys"].values()) == len(
+        steered.data["train_names"])
+    choices = {"6/8 G major": 3, "2/2 D major": 1, "6/8 E minor": 1}
+    melody = make_encoding("melody")
+    drawn = {tuple(sample_context(melody, choices=choices, rng=np.random.default_rng(seed))[0]
+                   .meter.first) for seed in range(40)}
+    assert drawn == {(6, 8), (2, 2)}
+    for seed in range(10):
+        context, _ = sample_context(melody, meter="6/8", choices=choices,
+                                    rng=np.random.default_rng(seed))
+        assert context.keys[0][1].name in ("G major", "E minor")
+    context, _ = sample_context(melody, meter="3/4", choices=choices)  # none in 3/4
+    assert context.meter.first == (3, 4) and context.keys[0][1].name == "C major"
+    context, _ = sample_context(melody)  # a model that kept no choices
+    assert context.meter.first == (4, 4) and context.keys[0][1].name == "C major"

@@ -51,10 +51,12 @@ def _checked(what):
 @click.option("--bars", type=click.IntRange(1, 1000), default=None,
               help="write this many bars (after the primer's) instead of --length tokens")
 @click.option("--meter", callback=_checked("meter"), metavar="N/D", default=None,
-              help="time signature, e.g. 6/8, 2/2, 3/4 [default: the primer's, else 4/4]")
+              help="time signature, e.g. 6/8, 2/2, 3/4 [default: the primer's, else drawn "
+                   "as the model's training tunes had them, else 4/4]")
 @click.option("--key", callback=_checked("key"), metavar="KEY", default=None,
               help="key and mode, e.g. 'D major', 'E minor', 'A dorian' [default: the "
-                   "primer's, else C major]")
+                   "primer's, else drawn as the model's training tunes had them, else "
+                   "C major]")
 @click.option("--chords", callback=_checked("chords"), metavar="CHORDS", default=None,
               help="chord progression, one chord a bar unless a length in bars follows a "
                    "colon, repeated to the end, e.g. 'Am F C G' or 'D:2 G A:0.5 D:0.5'; "
@@ -112,23 +114,35 @@ def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key,
     trained = load_model(model_path or default_model_path())
     _warn_unheard(trained, meter=meter, key=key, chords=chords)
     primer_piece, primer_ids = _read_primer(primer, trained.encoding)
-    context, first_step = sample_context(trained.encoding, meter=meter, key=key, chords=chords,
-                                         primer=primer_piece)
     paths = output_paths(out, num)
+    rng = np.random.default_rng(seed)
+    heard = set(trained.config.condition) & {"metre", "key"}
+    context, first_step = sample_context(trained.encoding, meter=meter, key=key, chords=chords,
+                                         primer=primer_piece, rng=rng,
+                                         choices=trained.data.get("meter_keys") if heard
+                                         else None)
+    if primer is None and heard and (meter is None or key is None):
+        drawn = f"{_meter_text(context)}, {context.keys[0][1].name}"
+        warn(f"metre and key: {drawn} (drawn as the training tunes' were; --meter and "
+             "--key choose)")
     cap = None if max_note_beats is None else max(
         1, round(max_note_beats * trained.encoding.steps_per_quarter))
     settings = dict(temperature=temperature, top_k=top_k, top_p=top_p, grammar=grammar,
                     max_note_steps=cap, max_voices=max_voices, context=context,
                     first_step=first_step, scale_lock=scale_lock,
                     chord_weight=_guidance(trained, chords, chord_weight))
-    samples = _draw(trained, primer_ids, length, bars, num, np.random.default_rng(seed),
-                    settings)
+    samples = _draw(trained, primer_ids, length, bars, num, rng, settings)
     signature_qpm = qpm or (primer_piece.qpm if primer_piece else DEFAULT_QPM)
     for path, notes in zip(paths, samples, strict=True):
         _write_sample(path, notes, signature_qpm, context, program, voice_programs)
         click.echo(str(path))
         if wav:
             _render(path)
+
+
+def _meter_text(context) -> str:
+    first = context.meter.changes[0]
+    return f"{first.numerator}/{first.denominator}"
 
 
 def _check_combinations(grammar, max_note_beats, max_voices, bars):

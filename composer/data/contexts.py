@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
@@ -76,6 +76,16 @@ def context_of(meta: dict, steps_per_quarter: int) -> tuple[Context, int]:
                       tuple((float(beat), parse_key(name)) for beat, name in meta["keys"]),
                       chords, "file" if chords else "none")
     return context, int(meta["first_step"])
+
+
+def meter_key_counts(store: TokenStore, rows) -> dict[str, int]:
+    """{"6/8 G major": pieces} over the store rows: each piece's first metre and key."""
+    found: Counter = Counter()
+    for row in np.asarray(rows).tolist():
+        meta = store.metadata(row)
+        numerator, denominator = meta.get("time_signature", (4, 4))
+        found[f"{numerator}/{denominator} {meta['keys'][0][1]}"] += 1
+    return dict(found.most_common())
 
 
 class ConditionFeatures:

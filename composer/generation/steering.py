@@ -48,13 +48,18 @@ def note_on_pitches(encoding: Encoding) -> np.ndarray:
 
 def sample_context(encoding: Encoding, *, meter: str | None = None, key: str | None = None,
                    chords: str | None = None, primer: Piece | None = None,
-                   beats: float = MAX_PIECE_BEATS) -> tuple[Context, int]:
+                   beats: float = MAX_PIECE_BEATS, choices: dict[str, int] | None = None,
+                   rng: np.random.Generator | None = None) -> tuple[Context, int]:
     """(context, first step of the opening) for a sample: the user's metre, key and chords
-    (composer.music parsers: MusicError names a bad value); without a primer 4/4, C major,
-    no chords and bars from step 0. A primer's own metre (with its pickup), key and chord
-    symbols carry on unless overridden; its tokens start at its first grid step."""
+    (composer.music parsers: MusicError names a bad value). Without a primer, a metre or
+    key not given is drawn (with `rng`) from `choices`, {"6/8 G major": pieces} of the
+    training tunes (TrainedModel.data["meter_keys"]), among those that agree with what
+    was given; else 4/4 and C major; no chords, bars from step 0. A primer's own metre
+    (with its pickup), key and chord symbols carry on unless overridden; its tokens
+    start at its first grid step."""
     spq = encoding.steps_per_quarter
     if primer is None:
+        meter, key = _drawn(meter, key, choices, rng or np.random.default_rng())
         return user_context(meter=meter, key=key, chords=chords, steps_per_quarter=spq,
                             beats=beats), 0
     own = piece_context(primer, spq, infer=False)
@@ -66,6 +71,21 @@ def sample_context(encoding: Encoding, *, meter: str | None = None, key: str | N
         source = "given"
     first_step = encoding.first_step(note_arrays(primer.notes))
     return Context(spq, bars, keys, spans, source), first_step
+
+
+def _drawn(meter, key, choices, rng):
+    """(metre, key): those given, the others drawn from the training tunes' pairs."""
+    if (meter is not None and key is not None) or not choices:
+        return meter, key
+    pairs = [(text.split(" ", 1), count) for text, count in choices.items()]
+    pairs = [((m, k), n) for (m, k), n in pairs
+             if (meter is None or parse_meter(m) == parse_meter(meter))
+             and (key is None or parse_key(k) == parse_key(key))]
+    if not pairs:  # nothing of that kind in training: the defaults for the rest
+        return meter, key
+    counts = np.array([n for _, n in pairs], dtype=np.float64)
+    chosen_meter, chosen_key = pairs[int(rng.choice(len(pairs), p=counts / counts.sum()))][0]
+    return meter or chosen_meter, key or chosen_key
 
 
 class Steering:

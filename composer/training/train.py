@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from composer.constants import MODEL_BASELINE_TOKENS
-from composer.data.contexts import ConditionFeatures
+from composer.data.contexts import ConditionFeatures, meter_key_counts
 from composer.data.dataset import Dataset, load_dataset
 from composer.data.windows import EpochWindows
 from composer.errors import CheckpointError, ComposerError
@@ -104,7 +104,9 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
                  # relative names of the training pieces: evaluate leaves them out
                  "train_names": dataset.train_names,
                  # note lengths and polyphony: the defaults of grammar-aware sampling
-                 "note_limits": corpus_limits(run.encoding, dataset.train).to_dict()}
+                 "note_limits": corpus_limits(run.encoding, dataset.train).to_dict(),
+                 # "6/8 G major" -> training pieces: what sample draws when not told
+                 "meter_keys": meter_key_counts(dataset.store, dataset.train_rows)}
     with _interrupt_flag() as interrupted:
         stop = should_stop or interrupted
         while not _done(run):
