@@ -13,7 +13,7 @@ if missing():
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 from composer.music.midi import parse_midi  # noqa: E402
 from composer.studio.catalog import Catalog  # noqa: E402
@@ -136,7 +136,8 @@ def test_a_bad_metre_is_explained_next_to_the_button(studio_without_audio):
     driver.find_element(By.ID, "generate").click()
     message = driver.find_element(By.ID, "message")
     WebDriverWait(driver, WAIT).until(lambda d: message.text)
-    assert message.text == 'metre "7/0": the note value must be one of 1, 2, 4, 8, 16, 32'
+    assert message.text == "bad metre '7/0': the denominator must be one of 1, 2, 4, 8, 16, " \
+                           "32, 64"
     assert driver.switch_to.active_element.get_attribute("id") == "metre"
     assert service.store.all() == []
 
@@ -157,13 +158,32 @@ def test_keyboard_continue_a_take(studio_without_audio):
     assert "continues Take 1" in driver.find_element(By.ID, "take-meta").text
 
 
-def test_conditioning_controls_are_off_for_models_that_do_not_hear_them(studio_without_audio):
+def test_conditioning_controls_follow_what_the_model_hears(studio_without_audio):
     driver, _ = studio_without_audio
+    for control in ("key", "chords", "scale-lock", "metre"):  # melody hears them all
+        assert driver.find_element(By.ID, control).is_enabled()
+    note = driver.find_element(By.ID, "conditioning-note")
+    assert note.text == "This model follows the key and chords you give."
+    Select(driver.find_element(By.ID, "model")).select_by_value("performance")
+    WebDriverWait(driver, WAIT).until(lambda d: note.text.startswith("Off:"))
     for control in ("key", "chords", "scale-lock"):
         assert not driver.find_element(By.ID, control).is_enabled()
     assert driver.find_element(By.ID, "metre").is_enabled()
-    note = driver.find_element(By.ID, "conditioning-note").text
-    assert note.startswith("Off: melody was trained without key or chords conditioning.")
+    assert note.text.startswith("Off: performance was trained without key or chords "
+                                "conditioning.")
+
+
+def test_a_take_over_chords_in_a_key(studio_without_audio):
+    driver, service = studio_without_audio
+    fill(driver, "bars", "4")
+    fill(driver, "key", "D dorian")
+    fill(driver, "chords", "Dm C")
+    driver.find_element(By.ID, "scale-lock").click()
+    generate_and_wait(driver)
+    take = service.store.get("t1")
+    assert take.settings["key"] == "D dorian" and take.settings["chords"] == "Dm C"
+    assert {n.pitch % 12 for n in take.notes} <= {2, 4, 5, 7, 9, 11, 0}
+    assert [symbol for _, symbol in take.chord_symbols()] == ["Dm", "C", "Dm", "C"]
 
 
 def test_without_any_model_the_page_says_how_to_get_one(browser, tmp_path):

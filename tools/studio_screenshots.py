@@ -7,7 +7,8 @@ shipped one), drives the page as a musician would and saves PNGs of 1400 x 900 p
 
 - docs/studio.png: a reel in 4/4, continued by a second take (the primer in blue),
   paused mid-way with the playhead and the sounding note lit;
-- docs/studio-jig.png: a jig in 6/8 with its statistics.
+- docs/studio-jig.png: a jig in 6/8, D major, with its statistics;
+- docs/studio-chords.png: a melody over "Am F C G" in 4/4, the chords in the roll's ruler.
 
 Needs the studio and test extras (selenium) and Debian's chromium and chromium-driver.
 """
@@ -67,11 +68,13 @@ def main() -> None:
         WebDriverWait(driver, WAIT).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
         fill(driver, "metre", "6/8")
+        fill(driver, "key", "D major")
         fill(driver, "seed", "4")
         fill(driver, "bars", "16")
         take(driver, 1)
         driver.save_screenshot(str(args.out / "studio-jig.png"))
         fill(driver, "metre", "4/4")
+        fill(driver, "key", "G major")
         fill(driver, "seed", "7")
         fill(driver, "bars", "8")
         take(driver, 2)
@@ -80,7 +83,12 @@ def main() -> None:
         take(driver, 3)
         play_for(driver, 9.0)
         driver.save_screenshot(str(args.out / "studio.png"))
-    print(f"wrote {args.out / 'studio.png'} and {args.out / 'studio-jig.png'}")
+        fill(driver, "key", "C major")
+        fill(driver, "chords", "Am F C G")
+        fill(driver, "seed", "5")
+        take(driver, 4)
+        driver.save_screenshot(str(args.out / "studio-chords.png"))
+    print(f"wrote studio.png, studio-jig.png and studio-chords.png in {args.out}")
 
 
 if __name__ == "__main__":
