@@ -83,6 +83,7 @@ def main() -> None:
         take(driver, 3)
         play_for(driver, 9.0)
         driver.save_screenshot(str(args.out / "studio.png"))
+        driver.find_element(By.ID, "clear-primer").click()  # a take of its own
         fill(driver, "key", "C major")
         fill(driver, "chords", "Am F C G")
         fill(driver, "seed", "5")
