@@ -181,16 +181,17 @@ def _draw(trained, primer_ids, length, bars, num, rng, settings) -> list:
     """Each sample's notes, placed in the bars of the context (its first step on)."""
     from composer.generation.lengths import cut, draw_beats
     from composer.generation.sampling import generate
+    from composer.music.notes import shifted
 
     encoding, context = trained.encoding, settings["context"]
     offset = settings["first_step"] / encoding.steps_per_quarter  # beats before the opening
     if bars is None:
         tokens = generate(trained, length, num, primer=primer_ids, rng=rng, **settings)
-        return [_shifted(encoding.decode(ids), offset) for ids in tokens]
+        return [shifted(encoding.decode(ids), offset) for ids in tokens]
     end = _bars_end(trained, primer_ids, offset, context.meter, bars)
     drawn = [draw_beats(trained, end - offset, primer_ids, max_tokens=MAX_SAMPLE_TOKENS,
                         rng=rng, **settings) for _ in range(num)]
-    return [cut(_shifted(encoding.decode(ids), offset), end) for ids in drawn]
+    return [cut(shifted(encoding.decode(ids), offset), end) for ids in drawn]
 
 
 def _bars_end(trained, primer_ids, offset, meter, bars) -> float:
@@ -203,13 +204,6 @@ def _bars_end(trained, primer_ids, offset, meter, bars) -> float:
     start = lines[lines >= primer_end - 1e-9][0] if primer_ids is not None else 0.0
     length = bar_beats(meter.meter_at(start))
     return float(start + bars * length)
-
-
-def _shifted(notes, beats):
-    from dataclasses import replace
-
-    return [replace(n, start=n.start + beats, end=n.end + beats) for n in notes] if beats \
-        else notes
 
 
 def _voice_programs(voices, programs, program):

@@ -46,6 +46,12 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
+def unit_hash(text: str) -> float:
+    """A number in [0, 1) that depends only on `text` (seeded splits and draws)."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8)
+    return int(digest.hexdigest(), 16) / 2.0**64
+
+
 def checksum(arrays: dict[str, np.ndarray]) -> str:
     """A hash of every array's name, type, shape and bytes."""
     digest = hashlib.blake2b(digest_size=16)

@@ -27,12 +27,12 @@ chords and a resumed run hides the same ones.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter, OrderedDict
 
 import numpy as np
 
+from composer.data.cache import unit_hash
 from composer.data.shards import ParsedPiece, to_piece
 from composer.data.store import TokenStore
 from composer.data.windows import Batch
@@ -144,6 +144,4 @@ class ConditionFeatures:
     def _drops_chords(self, row: int, shift: int) -> bool:
         if self.chord_dropout <= 0 or "chords" not in self.parts:
             return False
-        text = f"{self.seed}:{self.epoch}:{row}:{shift}".encode()
-        draw = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") / 2.0**64
-        return draw < self.chord_dropout
+        return unit_hash(f"{self.seed}:{self.epoch}:{row}:{shift}") < self.chord_dropout

@@ -24,13 +24,12 @@ The path from files to training windows:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from composer.data.cache import resolve_cache_dir
+from composer.data.cache import resolve_cache_dir, unit_hash
 from composer.data.corpus import (
     Warn,
     check_workers,
@@ -235,7 +234,7 @@ def split_pieces(names: Sequence[str], val_fraction: float, seed: int) -> np.nda
     """Bool (pieces,): True for the pieces held out for validation (module docstring, 3)."""
     if not names:
         return np.zeros(0, dtype=bool)
-    draw = np.array([_unit_hash(f"{seed}:{name}") for name in names])  # (pieces,) in [0, 1)
+    draw = np.array([unit_hash(f"{seed}:{name}") for name in names])  # (pieces,) in [0, 1)
     valid = draw < val_fraction
     if len(names) >= 2 and val_fraction > 0 and not valid.any():
         valid[np.argmin(draw)] = True
@@ -254,9 +253,3 @@ def _check_settings(transpose, val_fraction, seed, workers) -> None:
         raise ValueError(f"val_fraction must be in [0, 1), not {val_fraction!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, not {seed!r}")
-
-
-def _unit_hash(text: str) -> float:
-    """A number in [0, 1) that depends only on `text`."""
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8)
-    return int(digest.hexdigest(), 16) / 2.0**64

@@ -36,8 +36,8 @@ def advance_table(encoding: Encoding) -> np.ndarray:
     """(V,) int64: the grid steps each token moves the clock by."""
     every = np.arange(encoding.vocab_size)
     pairs = np.stack([every, np.zeros_like(every)], axis=1)  # (V, 2): token v, then any
-    return np.array([encoding.token_steps(pair)[1] - encoding.token_steps(pair)[0]
-                     for pair in pairs], dtype=np.int64)
+    return np.array([np.diff(encoding.token_steps(pair))[0] for pair in pairs],
+                    dtype=np.int64)
 
 
 def note_on_pitches(encoding: Encoding) -> np.ndarray:
@@ -88,6 +88,15 @@ def _drawn(meter, key, choices, rng):
     return meter or chosen_meter, key or chosen_key
 
 
+def _in_key_tokens(context: Context, pitches: np.ndarray) -> np.ndarray:
+    """(keys, V) bool: per key of the context, the tokens that are not a NOTE_ON (pitches
+    -1) or start a note of its scale."""
+    scales = np.zeros((len(context.keys), 12), dtype=bool)  # (keys, 12)
+    for k, (_, key) in enumerate(context.keys):
+        scales[k, list(key.pitch_classes)] = True
+    return scales[:, pitches % 12] | (pitches < 0)
+
+
 class Steering:
     """Per-step features and the scale lock for K samples drawn together."""
 
@@ -95,9 +104,12 @@ class Steering:
                  scale_lock: bool = False):
         self.context, self.parts, self.scale_lock = context, tuple(parts), scale_lock
         self.advance = advance_table(encoding)
-        self.pitches = note_on_pitches(encoding)
         self.first_step = first_step
         self.next_step: np.ndarray | None = None  # (K,) step of each sample's next token
+        if scale_lock:  # the context is fixed: its keys' starts and allowed tokens, once
+            self._key_starts = np.array([round(beat * context.steps_per_quarter)
+                                         for beat, _ in context.keys])
+            self._in_key = _in_key_tokens(context, note_on_pitches(encoding))  # (keys, V)
 
     def opening(self, opening: np.ndarray) -> np.ndarray | None:
         """Features (P - 1, K, F) for running the opening (K, P) through the model, all but
@@ -118,23 +130,16 @@ class Steering:
 
     def allowed(self) -> np.ndarray | None:
         """(K, V) bool: the tokens the scale lock allows next; None without the lock."""
-        if not self.scale_lock:
-            return None
-        starts = np.array([round(beat * self.context.steps_per_quarter)
-                           for beat, _ in self.context.keys])
-        index = np.maximum(np.searchsorted(starts, self.next_step, side="right") - 1, 0)
-        scales = np.zeros((len(self.context.keys), 12), dtype=bool)  # (keys, 12)
-        for k, (_, key) in enumerate(self.context.keys):
-            scales[k, list(key.pitch_classes)] = True
-        in_scale = scales[index][:, self.pitches % 12]  # (K, V)
-        return in_scale | (self.pitches < 0)
+        return None if not self.scale_lock else self._allowed_at(self.next_step)
 
     def allowed_first(self) -> np.ndarray | None:
         """(V,) bool: the tokens the scale lock allows at the first step; None without it."""
-        if not self.scale_lock:
-            return None
-        self.next_step = np.array([self.first_step])
-        return self.allowed()[0]
+        return None if not self.scale_lock else self._allowed_at(np.array([self.first_step]))[0]
+
+    def _allowed_at(self, steps: np.ndarray) -> np.ndarray:
+        """(K, V) bool: the tokens allowed under the key sounding at each of the steps (K,)."""
+        index = np.maximum(np.searchsorted(self._key_starts, steps, side="right") - 1, 0)
+        return self._in_key[index]
 
     def step(self, drawn: np.ndarray) -> None:
         """Move each sample's clock past the token it just drew."""

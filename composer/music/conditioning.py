@@ -69,7 +69,7 @@ from composer.music.meter import (
     parse_meter,
     single_meter,
 )
-from composer.music.notes import Piece
+from composer.music.notes import Piece, shifted
 
 
 @dataclass(frozen=True)
@@ -252,9 +252,7 @@ def token_context(context: Context, encoding: Encoding, ids, first_step: int) ->
     and evaluation both use, so that a piece's store keeps only its small header context."""
     if context.chords or context.chord_source == "given":
         return context
-    offset = first_step / encoding.steps_per_quarter
-    notes = [replace(n, start=n.start + offset, end=n.end + offset)
-             for n in encoding.decode(ids)]
+    notes = shifted(encoding.decode(ids), first_step / encoding.steps_per_quarter)
     if not notes:
         return context
     chords = tuple(infer_chords(notes, context.meter, context.keys[0][1]))

@@ -6,6 +6,7 @@ after the tempo map has been applied.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -63,6 +64,11 @@ class Piece:
     def duration(self) -> float:
         """Length in beats: the end of the last note (0 for an empty piece)."""
         return max((n.end for n in self.notes), default=0.0)
+
+
+def shifted(notes: Iterable[Note], beats: float) -> list[Note]:
+    """The notes moved `beats` later (earlier when negative)."""
+    return [replace(n, start=n.start + beats, end=n.end + beats) for n in notes]
 
 
 def transpose(piece: Piece, semitones: int) -> Piece:
