@@ -65,7 +65,6 @@ class Take:
                 "notice": self.notice, "midi_url": f"/api/takes/{self.id}/midi",
                 "wav_url": f"/api/takes/{self.id}/wav" if audio_on_server else None}
 
-
     def chord_symbols(self) -> list[tuple[float, str]]:
         """(beat, symbol) of the chords asked for, one a bar, repeated to the take's end."""
         meter = single_meter((self.metre.numerator, self.metre.denominator))
