@@ -17,8 +17,9 @@ the 21 fields of composer.music.conditioning (212 rows): "cond" with features
 shaped like music (metre and key fixed per piece, the position in the bar counting
 from a pickup, a chord per bar), "cond random" with every field drawn afresh at
 every step (the worst case), "plain" without conditioning, and "main" the plain
-step with layer 0's lookup as it was before conditioning (np.take's buffered
-default mode): the issue's baseline.
+step with layer 0's lookup and gradient as they were before conditioning (np.take's
+buffered default mode; the token rows' gradient as a one-hot matrix product): the
+issue's baseline, "today's" training step.
 On a busy machine, `OPENBLAS_NUM_THREADS=1 ... --clock cpu` times by the process's
 CPU time, which other programs' load disturbs much less than the wall clock.
 """
@@ -36,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from composer.music.chords import QUALITY_NAMES, Chord  # noqa: E402
 from composer.nn import model, rnn  # noqa: E402
 from composer.nn.lstm import Workspace, workspace_array  # noqa: E402
 
@@ -50,6 +52,11 @@ COND_SIZES = {"bar_position": 64, "beat": 16, "beat_position": 48, "meter": 9,
               "chord_quality": 11, **{f"chord_tone_{pc}": 2 for pc in range(12)}}
 # its COMMON_METERS 4/4 3/4 2/4 2/2 6/8 9/8 12/8 3/8 at 4 steps a quarter: bar, beat
 BAR_STEPS, BEAT_STEPS = [16, 12, 8, 16, 12, 18, 24, 6], [4, 4, 4, 8, 6, 6, 6, 6]
+# the tone flags of each (root, quality), root 12 and quality 10 being no chord
+CHORD_TONES = np.zeros((13, 11, 12), np.int64)
+for _root in range(12):
+    for _quality, _name in enumerate(QUALITY_NAMES):
+        CHORD_TONES[_root, _quality, list(Chord(_root, _name).tones)] = 1
 PAUSE = 0.05  # seconds between blocks, so idle worker threads go back to sleep
 
 
@@ -74,17 +81,17 @@ def composer_train_step(H, N, T, rng):
 def musical_cond(T, N, rng):
     """(T, N, 21) fields shaped like music: per lane (a piece) one metre and key, the
     position in the bar from a random pickup, a chord per bar (root 12: no chord) with
-    its twelve tone flags."""
+    its twelve tone flags, which follow from its root and quality as in the music."""
     meter = rng.integers(0, len(BAR_STEPS), N)
     bar_steps, beat_steps = np.array(BAR_STEPS)[meter], np.array(BEAT_STEPS)[meter]
     steps = np.arange(T)[:, None] + rng.integers(0, bar_steps)  # (T, N): from the pickup
     bar, position = steps // bar_steps, steps % bar_steps
     lanes = np.arange(N)
     roots = rng.integers(0, 13, (bar.max() + 1, N))[bar, lanes]
-    qualities = rng.integers(0, 11, (bar.max() + 1, N))[bar, lanes]
+    qualities = np.where(roots == 12, 10, rng.integers(0, 10, (bar.max() + 1, N))[bar, lanes])
     key_tonic, key_mode = rng.integers(0, 12, N), rng.integers(0, 7, N)
     fixed = [np.broadcast_to(v, (T, N)) for v in (meter, key_tonic, key_mode)]
-    tones = rng.integers(0, 2, (bar.max() + 1, N, 12))[bar, lanes]  # (T, N, 12) per bar
+    tones = CHORD_TONES[roots, qualities]  # (T, N, 12)
     return np.stack([position, position // beat_steps, position % beat_steps, fixed[0],
                      (bar + rng.integers(0, 8, N)) % 8, *fixed[1:], roots, qualities,
                      *np.moveaxis(tones, -1, 0)], axis=-1)
@@ -95,9 +102,10 @@ def random_cond(T, N, rng):
     return np.stack([rng.integers(0, size, (T, N)) for size in COND_SIZES.values()], axis=-1)
 
 
-def conditioned_train_step(H, N, T, rng, make_cond, lookup=None):
+def conditioned_train_step(H, N, T, rng, make_cond, as_main=False):
     """The training step at a melody vocabulary, conditioned on cond from make_cond,
-    or plain when make_cond is None; lookup replaces layer 0's lookup if given."""
+    or plain when make_cond is None; as_main: with layer 0's lookup and gradient as
+    they were before conditioning."""
     sizes = COND_SIZES if make_cond else ()
     params = model.init_params(MELODY_VOCAB, H, 1, rng, cond_sizes=sizes)
     ids = rng.integers(0, MELODY_VOCAB, (T, N))
@@ -112,14 +120,15 @@ def conditioned_train_step(H, N, T, rng, make_cond, lookup=None):
         _, dlogits = model.cross_entropy(logits, targets)
         model.backward(params, dlogits, cache)
 
-    def with_lookup():
-        usual, model.input_gates = model.input_gates, lookup
+    def as_before():
+        usual = model.input_gates, model.input_gradients
+        model.input_gates, model.input_gradients = main_lookup, main_gradients
         try:
             run()
         finally:
-            model.input_gates = usual
+            model.input_gates, model.input_gradients = usual
 
-    return with_lookup if lookup else run
+    return as_before if as_main else run
 
 
 def main_lookup(table, ids, Wc0=None, plan=None, workspace=None):  # noqa: N803
@@ -127,6 +136,15 @@ def main_lookup(table, ids, Wc0=None, plan=None, workspace=None):  # noqa: N803
     xg = workspace_array(workspace, "xg0", ids.shape + table.shape[1:], table.dtype)
     np.take(table, ids, axis=0, out=xg)
     return xg
+
+
+def main_gradients(dxg, ids, vocab_size, plan=None, workspace=None):
+    """Layer 0's gradients as they were before conditioning (main at fd4cbf3): the
+    token's rows by a one-hot (V, T*N) matrix product, the bias by a sum."""
+    dxg2 = dxg.reshape(-1, dxg.shape[-1])
+    one_hot_t = np.zeros((vocab_size, dxg2.shape[0]), dxg2.dtype)
+    one_hot_t[ids.reshape(-1), np.arange(dxg2.shape[0])] = 1
+    return one_hot_t @ dxg2, dxg2.sum(axis=0), None
 
 
 def conditioned_sampling(rng, conditioned):
@@ -252,7 +270,7 @@ def condition_benchmark(blocks, clock):
     rng = np.random.default_rng(0)
     rows = []
     for H, N, T in COND_TRAIN_SIZES:
-        runs = {"main": conditioned_train_step(H, N, T, rng, None, main_lookup),
+        runs = {"main": conditioned_train_step(H, N, T, rng, None, as_main=True),
                 "plain": conditioned_train_step(H, N, T, rng, None),
                 "cond": conditioned_train_step(H, N, T, rng, musical_cond),
                 "cond random": conditioned_train_step(H, N, T, rng, random_cond)}
@@ -339,8 +357,8 @@ def print_condition_table(rows, clock_name):
         print(f"{r['task']:6} {r['hidden']:>4} {r['batch']:>3} {r['steps']:>4} "
               + " ".join(f"{show(r, key):>12}" for _, key, show in columns))
     print("(cond: metre and key fixed per piece, position from a pickup, a chord per bar; "
-          "random: every field new at every step;\n main: the plain step with the lookup "
-          "as before conditioning)")
+          "random: every field new at every step;\n main: the plain step with layer 0's lookup "
+          "and gradient as before conditioning)")
 
 
 def main():

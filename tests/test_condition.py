@@ -5,8 +5,16 @@ import numpy as np
 import pytest
 from gradcheck import numerical_gradient, relative_error
 
-from composer.nn import model, rnn
-from composer.nn.condition import FAST_SHARE, _combinations, condition_rows, plan_rows
+from composer.nn import condition, model, rnn
+from composer.nn.condition import (
+    FAST_SHARE,
+    _combinations,
+    condition_rows,
+    grouped_sums,
+    input_gradients,
+    lane_run_sums,
+    plan_rows,
+)
 from composer.nn.optim import Adam
 
 T, N, H, V = 8, 3, 4, 7
@@ -45,13 +53,13 @@ def repetitive_cond(rng, steps=T, lanes=N):
 def test_each_path_of_the_plan_is_taken(rng):
     rows = condition_rows(np.zeros((11, 16)), musical_cond(rng), SIZES, (T, N))
     plan = plan_rows(rows, 11)
-    assert plan.constant.tolist() == [True, False, False, False]  # lane sums, backward
-    assert plan.slow.tolist() == [True, True, False, False]  # combinations in the forward
+    assert plan.slow.fields.tolist() == [True, True, False, False]
+    assert plan.slow.first is not None and plan.fast.first is not None  # combinations
     ids = rng.integers(0, V, (T, N))
     first, _ = _combinations([ids.reshape(-1), rows[..., 2].reshape(-1)], 11)
     assert len(first) > ids.size // FAST_SHARE  # token not merged with the fast fields
     plan = plan_rows(condition_rows(np.zeros((11, 16)), random_cond(rng), SIZES, (T, N)), 11)
-    assert not plan.slow.any()
+    assert not plan.slow.fields.any() and plan.fast.first is None  # field by field
     ids, cond = rng.integers(0, 3, (4 * T, N)), repetitive_cond(rng)
     first, _ = _combinations([ids.reshape(-1), cond[..., 2].reshape(-1)], 11)
     assert len(first) <= ids.size // FAST_SHARE  # (token, position) pairs summed first
@@ -148,6 +156,49 @@ def test_combination_keys_are_renumbered_before_they_overflow():
     columns = [np.array([0, 1, 0, 1]), np.array([0, 0, 0, 0]), np.array([0, 0, 5, 0])]
     first, index = _combinations(columns, 1 << 32)
     assert index.tolist() == [0, 2, 1, 2] and first.tolist() == [0, 2, 1]
+
+
+def test_grouped_sums_equal_a_scatter_across_chunks(rng, monkeypatch):
+    """Groups larger than the gather buffer, and groups with no member (rows of zeros)."""
+    monkeypatch.setattr(condition, "GATHER_BYTES", 3 * 5 * 8)  # 3 rows of 5 float64s
+    keys = np.array([4, 0, 4, 4, 2, 4, 0, 4, 4])  # key 4: 6 rows, two chunks; 1, 3, 5: none
+    values = rng.standard_normal((len(keys), 5))
+    scattered = np.zeros((6, 5))
+    np.add.at(scattered, keys, values)
+    assert np.allclose(grouped_sums(keys, 6, values), scattered)
+
+
+def test_lane_run_sums_sum_each_lanes_runs(rng):
+    """Runs end where a lane's index changes and at the window's end; the same index in
+    two lanes, or again later in one lane, makes separate runs."""
+    index = np.array([[0, 0], [0, 0], [1, 0], [1, 1], [0, 1]])  # (T=5, N=2)
+    values = rng.standard_normal((5, 2, 3))
+    runs = {0: [[0, 1], [2, 3], [4]], 1: [[0, 1, 2], [3, 4]]}  # lane: its runs' steps
+    expected = {steps[-1] * 2 + lane: values[steps, lane].sum(axis=0)  # by last position
+                for lane, lane_runs in runs.items() for steps in lane_runs}
+    sums, last = lane_run_sums(values, index)
+    assert sorted(last.tolist()) == sorted(expected)
+    for total, position in zip(sums, last.tolist(), strict=True):
+        assert np.allclose(total, expected[position])
+
+
+@pytest.mark.parametrize("steps, lanes, make_cond", [
+    (T, N, musical_cond), (T, N, random_cond), (1, 12, random_cond)])
+def test_input_gradients_equal_the_one_hot_product(rng, steps, lanes, make_cond):
+    """Every path of the backward (combinations, runs, steps themselves; at T=1 every field is
+    slow, with more combinations than a quarter of the steps) against the
+    definition: [one-hot(token), one-hot of each field].T @ the gate gradients."""
+    cond = make_cond(rng, steps, lanes)
+    ids = rng.integers(0, V, (steps, lanes))
+    rows = condition_rows(np.zeros((11, 8)), cond, SIZES, (steps, lanes))
+    plan = plan_rows(rows, 11)
+    dxg = rng.standard_normal((steps, lanes, 8))
+    dWx0, db0, dWc0 = input_gradients(dxg, ids, V, plan)
+    flat = dxg.reshape(steps * lanes, 8)
+    assert np.allclose(dWx0, np.eye(V)[ids.reshape(-1)].T @ flat)
+    assert np.allclose(db0, flat.sum(axis=0))
+    multi_hot = sum(np.eye(11)[rows[..., f].reshape(-1)] for f in range(4))  # (T*N, C)
+    assert np.allclose(dWc0, multi_hot.T @ flat)
 
 
 def test_unconditioned_parameters_are_unchanged(rng):
