@@ -18,7 +18,13 @@ from composer.music.meter import (
     time_signatures,
 )
 from composer.music.notes import Note, Piece, TimeSignature
-from composer.music.phase import estimate_phase, fit_profiles, metrical_weights, onset_classes
+from composer.music.phase import (
+    estimate_bar_lines,
+    estimate_phase,
+    fit_profiles,
+    metrical_weights,
+    onset_classes,
+)
 from composer.music.phase_profiles import PROFILES
 
 
@@ -116,6 +122,39 @@ REEL = tune([0.5, 0.5], [1.0] + [0.5] * 6, 15, 3.0)  # a quarter pickup in 2/2
 def test_the_pickup_is_found(notes, meter, phase):
     assert estimate_phase(notes, [TimeSignature(0.0, *meter)]) == phase
     assert meter_map(Piece("t", notes, time_signature=meter)).phase == phase
+
+
+def shifting_reel() -> list[Note]:
+    """A 4/4 tune whose bar lines shift: a quarter pickup and 8 bars of half-quarter-quarter
+    from beat 1, then a second part with a half-bar pickup at 33, its bars from beat 35."""
+    def part(start: float) -> list[Note]:  # 8 bars of half, quarter, quarter
+        lengths = [2.0, 1.0, 1.0] * 8
+        starts = (start + np.concatenate([[0.0], np.cumsum(lengths)[:-1]])).tolist()
+        return [Note(s, s + n, 67 + k % 5) for k, (s, n) in enumerate(zip(starts, lengths,
+                                                                          strict=True))]
+    return [Note(0.0, 1.0, 67), *part(1.0), Note(33.0, 34.0, 69), Note(34.0, 35.0, 71),
+            *part(35.0), Note(67.0, 71.0, 67)]
+
+
+def test_bar_lines_that_shift_mid_tune_are_followed():
+    """The second part's bar lines come two beats later in the bar: the time signature is
+    written again where they start (the bar before is cut short), and one phase would
+    have put the second part's bar lines on its third beats."""
+    notes, changes = shifting_reel(), [TimeSignature(0.0, 4, 4)]
+    meter = estimate_bar_lines(notes, changes)
+    assert meter.phase == 1.0 and meter.changes == (changes[0], TimeSignature(35.0, 4, 4))
+    lines = meter.downbeats(70.0).tolist()
+    assert lines[:9] == [1.0 + 4 * k for k in range(9)] and lines[9:] == [35.0 + 4 * k
+                                                                          for k in range(9)]
+    assert meter_map(Piece("t", notes, time_signature=(4, 4))) == meter
+    one = estimate_bar_lines(notes, changes, switch_cost=1e9)  # too dear to switch
+    assert len(one.changes) == 1 and one.phase == estimate_phase(notes, changes)
+
+
+@pytest.mark.parametrize("notes, meter", [(JIG, (6, 8)), (REEL, (2, 2))])
+def test_regular_tunes_keep_one_phase(notes, meter):
+    assert meter_map(Piece("t", notes, time_signature=meter)).changes == (
+        TimeSignature(0.0, *meter),)
 
 
 def test_the_hand_made_weights_serve_metres_without_a_table():

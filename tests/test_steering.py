@@ -64,6 +64,25 @@ def test_the_store_keeps_each_pieces_context_and_first_step(melody_data):
     assert context.keys[0][1].name == meta["keys"][0][1]
 
 
+def test_bar_lines_that_shift_are_kept_in_the_store(tmp_path):
+    """A tune whose bar lines shift mid-tune (tests/test_meter.py) keeps them in its
+    metadata, and its context from the store is the one read from the file."""
+    from test_meter import shifting_reel
+
+    from composer.data.contexts import context_of
+    from composer.music.conditioning import piece_context
+
+    for k in range(4):  # enough tunes for a split
+        write_midi(tmp_path / f"t{k}.mid", shifting_reel(),
+                   time_signatures=[TimeSignature(0.0, 4, 4)])
+    data = load_dataset(tmp_path, make_encoding("melody"), seed=0)
+    meta = data.store.metadata(0)
+    assert meta["bar_lines"] == [[0.0, 4, 4], [35.0, 4, 4]] and meta["phase"] == 1.0
+    context, _ = context_of(meta, 4)
+    piece = read_midi(tmp_path / "t0.mid")[0]
+    assert context.meter == piece_context(piece, 4, infer=False).meter
+
+
 def test_training_and_evaluation_compute_the_same_features(melody_data, tiny_corpus):
     """The hook reads contexts from the cache; evaluate from the files: they must agree."""
     from composer.data.corpus import load_pieces

@@ -16,7 +16,9 @@ scored on their first metre):
   no single phase gets those right);
 for phase 0 (the file's own grid), the hand-made metrical weights (no tables), the tables
 fitted on the other half of the tunes (2-fold, interleaved by file name: the honest figure),
-and the tables fitted on all tunes (what composer ships).
+the tables fitted on all tunes (what composer ships), and those with bar lines that may
+shift mid-tune (estimate_bar_lines: what composer uses; exact and beat judge its first
+phase).
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ sys.path.insert(0, str(ROOT))
 
 from composer.music.meter import MeterMap, bar_beats, beat_beats, time_signatures  # noqa: E402
 from composer.music.midi import read_midi  # noqa: E402
-from composer.music.phase import estimate_phase, fit_profiles  # noqa: E402
+from composer.music.phase import (  # noqa: E402
+    SWITCH_COST,
+    estimate_bar_lines,
+    estimate_phase,
+    fit_profiles,
+)
 
 MIN_TUNES = 20  # metres with fewer tunes get no table (the hand-made weights instead)
 
@@ -61,9 +68,11 @@ def examples(rows: list[dict]):
     return [(r["piece"].notes, r["meter"], r["phase"]) for r in rows if len(r["changes"]) == 1]
 
 
-def judge(row: dict, phase: float) -> tuple[bool, bool, int, int]:
-    """(exact, beat-level, true bar starts hit, true bar starts) for one estimate."""
-    meter_map = MeterMap(row["changes"], phase)
+def judge(row: dict, estimate: float | MeterMap) -> tuple[bool, bool, int, int]:
+    """(exact, beat-level, true bar starts hit, true bar starts) for one estimate: a phase,
+    or a MeterMap whose bar lines may shift (its phase is the first part's)."""
+    meter_map = estimate if isinstance(estimate, MeterMap) else MeterMap(row["changes"], estimate)
+    phase = meter_map.phase
     lines = meter_map.downbeats(row["piece"].duration)
     hit = int(np.isin(np.round(row["starts"] * 48), np.round(lines * 48)).sum())
     off = (phase - row["phase"]) % bar_beats(row["meter"])
@@ -71,7 +80,7 @@ def judge(row: dict, phase: float) -> tuple[bool, bool, int, int]:
     return phase == row["phase"], abs(beats - round(beats)) < 1e-9, hit, len(row["starts"])
 
 
-def report(label: str, rows: list[dict], phases: list[float]) -> None:
+def report(label: str, rows: list[dict], phases: list) -> None:
     exact = beat = hit = total = 0
     per_meter: Counter = Counter()
     tunes: Counter = Counter()
@@ -138,9 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     cross = {r["file"]: estimate_phase(r["piece"].notes, r["changes"], fitted[1 - k])
              for k, half in enumerate(halves) for r in half}
     report("tables from the other half (2-fold)", rows, [cross[r["file"]] for r in rows])
+    cross_shifting = {r["file"]: estimate_bar_lines(r["piece"].notes, r["changes"], fitted[1 - k])
+                      for k, half in enumerate(halves) for r in half}
+    report("the same, bar lines that shift", rows, [cross_shifting[r["file"]] for r in rows])
     shipped = fit_profiles(examples(rows), MIN_TUNES)
     report("tables from all tunes (shipped)", rows,
            [estimate_phase(r["piece"].notes, r["changes"], shipped) for r in rows])
+    shifting = [estimate_bar_lines(r["piece"].notes, r["changes"], shipped) for r in rows]
+    report("shipped, bar lines that shift", rows, shifting)
+    shifted = sum(len(m.changes) > len(r["changes"]) for m, r in zip(shifting, rows, strict=True))
+    print(f"  ({shifted} tunes with a shift; switch cost {SWITCH_COST:g} nats)")
     if not args.dry_run:
         args.out.write_text(module_text(shipped, len(examples(rows))))
         print(f"wrote {args.out} ({', '.join(sorted(shipped))})")

@@ -7,6 +7,9 @@ two encoding-dependent entries:
                    silence is trimmed by the encodings)
     "phase"        the estimated bar phase (beats to the first downbeat)
     "keys"         its keys, [[beat, "D major"], ...] (composer.music.keys.piece_keys)
+    "bar_lines"    only where the estimated bar lines shift mid-tune: its time signatures
+                   with the same one written again at each shift, [[beat, 6, 8], ...]
+                   (composer.music.phase.estimate_bar_lines)
 
 With the time signatures and chord symbols piece_metadata already holds, they make the
 piece's Context (`context_of`), at about 50 bytes a piece; empty lists and a list of
@@ -50,7 +53,7 @@ from composer.music.encoding import Encoding
 from composer.music.harmony import symbol_spans
 from composer.music.keys import parse_key
 from composer.music.meter import MeterMap, time_signatures
-from composer.music.notes import Piece, restore_metadata
+from composer.music.notes import Piece, TimeSignature, restore_metadata
 
 CACHED_PIECES = 4096  # pieces whose features are kept between batches (least recently used go)
 
@@ -58,10 +61,13 @@ CACHED_PIECES = 4096  # pieces whose features are kept between batches (least re
 def meta_with_context(parsed: ParsedPiece, encoding: Encoding) -> str:
     """The piece's metadata JSON with its first step and its context (module docstring)."""
     meta = json.loads(parsed.meta)
-    context = piece_context(to_piece(parsed), encoding.steps_per_quarter, infer=False)
+    piece = to_piece(parsed)
+    context = piece_context(piece, encoding.steps_per_quarter, infer=False)
     meta["first_step"] = int(encoding.first_step(parsed.cols))
     meta["phase"] = context.meter.phase
     meta["keys"] = [[beat, key.name] for beat, key in context.keys]
+    if len(context.meter.changes) > len(time_signatures(piece)):
+        meta["bar_lines"] = [[c.beat, c.numerator, c.denominator] for c in context.meter.changes]
     if meta.get("time_signatures") == [[0.0, *meta.get("time_signature", (4, 4))]]:
         del meta["time_signatures"]  # the same as time_signature alone
     compact = {name: value for name, value in meta.items() if value != []}  # empty lists:
@@ -72,7 +78,9 @@ def context_of(meta: dict, steps_per_quarter: int) -> tuple[Context, int]:
     """(context, first step) of a piece from its metadata (module docstring)."""
     header = restore_metadata(Piece(""), meta)
     chords = tuple(symbol_spans(header.chords))
-    context = Context(steps_per_quarter, MeterMap(time_signatures(header), meta["phase"]),
+    changes = (tuple(TimeSignature(float(b), int(n), int(d)) for b, n, d in meta["bar_lines"])
+               if "bar_lines" in meta else time_signatures(header))
+    context = Context(steps_per_quarter, MeterMap(changes, meta["phase"]),
                       tuple((float(beat), parse_key(name)) for beat, name in meta["keys"]),
                       chords, "file" if chords else "none")
     return context, int(meta["first_step"])

@@ -177,12 +177,13 @@ def time_signatures(piece: Piece) -> tuple[TimeSignature, ...]:
 
 
 def meter_map(piece: Piece, phase: float | None = None) -> MeterMap:
-    """The piece's MeterMap; its phase estimated from the notes unless given (beats)."""
+    """The piece's MeterMap; unless a phase is given (beats), its bar lines estimated from
+    the notes, the phase and where they shift (composer.music.phase.estimate_bar_lines)."""
     changes = time_signatures(piece)
     if phase is None:
-        from composer.music.phase import estimate_phase  # phase imports this module
+        from composer.music.phase import estimate_bar_lines  # phase imports this module
 
-        phase = estimate_phase(piece.notes, changes)
+        return estimate_bar_lines(piece.notes, changes)
     return MeterMap(changes, phase)
 
 
