@@ -8,6 +8,7 @@ from composer.music.harmony import (
     best_chord,
     chord_at,
     infer_chords,
+    progression_key,
     progression_spans,
     symbol_spans,
     window_weights,
@@ -125,3 +126,16 @@ def test_inferred_chords_are_chords_composer_can_write():
     notes = line([62, 66, 69, 74, 61, 64, 67, 69])
     for _, chord in infer_chords(notes, FOUR):
         assert parse_chord(chord.symbol) == chord
+
+
+@pytest.mark.parametrize(("progression", "key"), [
+    ("Am F C G", "C major"), ("Dm G7 C", "C major"), ("G7 C", "C major"),
+    ("Am Dm E Am", "A minor"), ("Em Am B7 Em", "E minor"), ("D G A D", "D major"),
+    ("Bm G D A", "D major"), ("A D:2 E7", "A major"),
+])
+def test_a_progression_implies_its_key(progression, key):
+    assert progression_key(parse_progression(progression)).name == key
+
+
+def test_no_chord_implies_no_key():
+    assert progression_key(parse_progression("N.C.")) is None

@@ -333,3 +333,7 @@ def test_a_metre_or_key_not_given_is_drawn_as_the_training_tunes_had_them(steere
     assert context.meter.first == (3, 4) and context.keys[0][1].name == "C major"
     context, _ = sample_context(melody)  # a model that kept no choices
     assert context.meter.first == (4, 4) and context.keys[0][1].name == "C major"
+    for seed in range(10):  # chords without a key: the key they imply, a metre drawn for it
+        context, _ = sample_context(melody, chords="Em C G D", choices=choices,
+                                    rng=np.random.default_rng(seed))
+        assert context.keys[0][1].name == "G major" and context.meter.first == (6, 8)

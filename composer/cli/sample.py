@@ -55,8 +55,8 @@ def _checked(what):
                    "as the model's training tunes had them, else 4/4]")
 @click.option("--key", callback=_checked("key"), metavar="KEY", default=None,
               help="key and mode, e.g. 'D major', 'E minor', 'A dorian' [default: the "
-                   "primer's, else drawn as the model's training tunes had them, else "
-                   "C major]")
+                   "primer's, else the key --chords imply, else drawn as the model's "
+                   "training tunes had them, else C major]")
 @click.option("--chords", callback=_checked("chords"), metavar="CHORDS", default=None,
               help="chord progression, one chord a bar unless a length in bars follows a "
                    "colon, repeated to the end, e.g. 'Am F C G' or 'D:2 G A:0.5 D:0.5'; "

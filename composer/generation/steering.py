@@ -24,7 +24,7 @@ from composer.constants import MAX_PIECE_BEATS
 from composer.music.chords import parse_progression
 from composer.music.conditioning import Context, features, piece_context, user_context
 from composer.music.encoding import Encoding, note_arrays
-from composer.music.harmony import progression_spans
+from composer.music.harmony import progression_key, progression_spans
 from composer.music.keys import parse_key
 from composer.music.meter import parse_meter, single_meter
 from composer.music.notes import Piece
@@ -54,11 +54,15 @@ def sample_context(encoding: Encoding, *, meter: str | None = None, key: str | N
     (composer.music parsers: MusicError names a bad value). Without a primer, a metre or
     key not given is drawn (with `rng`) from `choices`, {"6/8 G major": pieces} of the
     training tunes (TrainedModel.data["meter_keys"]), among those that agree with what
-    was given; else 4/4 and C major; no chords, bars from step 0. A primer's own metre
+    was given; else 4/4 and C major; no chords, bars from step 0. Chords without a key
+    give the key they imply (harmony.progression_key). A primer's own metre
     (with its pickup), key and chord symbols carry on unless overridden; its tokens
     start at its first grid step."""
     spq = encoding.steps_per_quarter
     if primer is None:
+        if key is None and chords is not None:  # the chords say which key: keep to it
+            implied = progression_key(parse_progression(chords))
+            key = None if implied is None else implied.name
         meter, key = _drawn(meter, key, choices, rng or np.random.default_rng())
         return user_context(meter=meter, key=key, chords=chords, steps_per_quarter=spq,
                             beats=beats), 0

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from composer.music.chords import NO_CHORD, Chord, read_symbol
-from composer.music.keys import Key
+from composer.music.keys import Key, estimate_key
 from composer.music.meter import MeterMap, bar_beats, beat_beats
 from composer.music.notes import ChordSymbol, Note
 
@@ -188,3 +188,17 @@ def infer_chords(notes: Sequence[Note], meter_map: MeterMap, key: Key | None = N
             spans.append((start, chord))
         previous = chord
     return spans
+
+
+def progression_key(progression: Sequence[tuple[Chord, float]]) -> Key | None:
+    """The key a progression of (chord, bars) implies: Krumhansl-Schmuckler on its chords'
+    tones, each weighted by the chord's bars, the roots and the last chord (the cadence)
+    twice; C major for "Am F C G" or "Dm G7 C", A minor for "Am Dm E Am". None without a
+    chord."""
+    notes, beat = [], 0.0
+    for k, (chord, bars) in enumerate(progression):
+        weight = bars * (2 if k == len(progression) - 1 else 1)
+        notes += [Note(beat, beat + weight * (2 if pc == chord.root else 1), 60 + pc)
+                  for pc in sorted(chord.tones)]
+        beat += weight
+    return estimate_key(notes)

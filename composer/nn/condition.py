@@ -296,13 +296,14 @@ def input_gradients(dxg, ids, vocab_size, plan=None, workspace=None):
         return dWx0, dxg2.sum(axis=0), None
     dWc0 = np.zeros((plan.table_rows, G), dxg.dtype)
     rows = plan.rows.reshape(T * N, -1)
-    db0 = dxg2.sum(axis=0) if plan.slow.first is None else None
     if plan.slow.first is not None:  # runs of steps in a lane (a bar, a piece)
         sums, last = lane_run_sums(dxg, plan.slow.index.reshape(T, N))  # (R, G), (R,)
         dWc0 += _present_rows_product(rows[last][:, plan.slow.fields], plan.table_rows, sums)
         db0 = sums.sum(axis=0)  # every step is in one run
-    elif plan.slow.fields.any():
-        dWc0 += _present_rows_product(rows[:, plan.slow.fields], plan.table_rows, dxg2)
+    else:
+        db0 = dxg2.sum(axis=0)
+        if plan.slow.fields.any():  # too many combinations: the steps themselves
+            dWc0 += _present_rows_product(rows[:, plan.slow.fields], plan.table_rows, dxg2)
     if plan.fast.first is not None:  # few combinations, of steps all over the window
         sums = grouped_sums(plan.fast.index, len(plan.fast.first), dxg2, workspace)  # (K, G)
         dWc0 += _present_rows_product(rows[plan.fast.first][:, plan.fast.fields],
