@@ -123,8 +123,11 @@ def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key,
                                          else None)
     if primer is None and heard and (meter is None or key is None):
         drawn = f"{_meter_text(context)}, {context.keys[0][1].name}"
-        warn(f"metre and key: {drawn} (drawn as the training tunes' were; --meter and "
-             "--key choose)")
+        how = [part for part, chosen in (("the key that the chords imply", key is None and chords),
+                                         ("drawn as the training tunes' were",
+                                          meter is None or (key is None and not chords)))
+               if chosen]
+        warn(f"metre and key: {drawn} ({'; '.join(how)}; --meter and --key choose)")
     cap = None if max_note_beats is None else max(
         1, round(max_note_beats * trained.encoding.steps_per_quarter))
     settings = dict(temperature=temperature, top_k=top_k, top_p=top_p, grammar=grammar,
