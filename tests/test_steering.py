@@ -99,6 +99,22 @@ def test_training_and_evaluation_compute_the_same_features(melody_data, tiny_cor
         np.testing.assert_array_equal(hook.piece_features(row), from_files)
 
 
+def test_a_pieces_chords_are_inferred_once_and_kept(melody_data, monkeypatch):
+    """Features cut again after leaving the features cache use the chords kept, packed,
+    and are the same as the first time."""
+    import composer.data.contexts as contexts
+
+    hook = ConditionFeatures(melody_data.store, make_encoding("melody"), PARTS)
+    rows = melody_data.train_rows.tolist()[:5]
+    first = [hook.piece_features(row) for row in rows]
+    calls = []
+    monkeypatch.setattr(contexts, "token_context", lambda *a: calls.append(a))
+    hook._cache.clear()  # as if the pieces had left the features cache
+    for row, features in zip(rows, first, strict=True):
+        np.testing.assert_array_equal(hook.for_epoch(3).piece_features(row), features)
+    assert calls == []  # no chord inferred again
+
+
 def _batch(rows, shifts, positions, T):
     N = len(rows)
     return Batch(np.zeros((N, T + 1), np.int32), np.ones((N, T), np.float32),

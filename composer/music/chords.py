@@ -22,6 +22,7 @@ ROOT_NAMES and the first suffix above.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -93,7 +94,7 @@ class Chord:
         text = ROOT_NAMES[self.root] + QUALITIES[self.quality][1]
         return text if self.bass is None else f"{text}/{ROOT_NAMES[self.bass]}"
 
-    @property
+    @functools.cached_property  # asked for at every bar of every piece in training
     def tones(self) -> frozenset[int]:
         """The pitch classes of its quality on its root; empty for no chord."""
         if self.root is None:

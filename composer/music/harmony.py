@@ -27,6 +27,7 @@ Consecutive windows with the same chord merge into one span.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -113,7 +114,8 @@ def window_weights(notes: Sequence[Note], spans: np.ndarray, meter_map: MeterMap
     inside = (window >= 0) & (start < spans[np.maximum(window, 0), 1])
     window, first = window[inside], spans[window[inside], 0]
     offset = start[inside] - first
-    beat = np.array([beat_beats(meter_map.meter_at(b)) for b in first.tolist()])
+    window_beat = np.array([beat_beats(meter_map.meter_at(b)) for b in spans[:, 0].tolist()])
+    beat = window_beat[window]  # the beat of the window each note starts in
     on_beat = np.abs(offset / beat - np.round(offset / beat)) < 1e-9
     extra = np.where(offset < 1e-9, STRONG - 1, np.where(on_beat, ON_BEAT - 1, 0.0))
     held = np.minimum(end[inside], spans[window, 1]) - start[inside]
@@ -135,8 +137,10 @@ def _sounding_area(start: np.ndarray, end: np.ndarray, at: np.ndarray) -> np.nda
     return found
 
 
+@functools.lru_cache(maxsize=128)  # per key: training infers the chords of every piece
 def _templates(key: Key | None) -> tuple[list[Chord], np.ndarray, np.ndarray]:
-    """(chords (C,), their tones as a (C, 12) 0/1 matrix, (C,) bool: in the key)."""
+    """(chords (C,), their tones as a (C, 12) 0/1 matrix, (C,) bool: in the key); shared,
+    not to be changed."""
     allowed = None
     if key is not None:
         allowed = set(key.pitch_classes)
