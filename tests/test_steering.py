@@ -278,6 +278,25 @@ def test_a_primers_metre_and_key_carry_on(studio_models, tmp_path):
     assert 9.0 < max(n.end for n in piece.notes) <= 12.0
 
 
+def test_each_sample_draws_its_own_metre_and_key(tmp_path):
+    """Without --meter and --key, every sample of --num gets its own draw (the shipped
+    model's training tunes: several metres and keys), said on stderr and written."""
+    from composer.training.trained import default_model_path
+
+    result = invoke("sample", "--model", default_model_path(), "--num", "4", "--bars", "1",
+                    "--seed", "0", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("metre and key: "))
+    pairs = line.removeprefix("metre and key: ").split(" (")[0].split("; ")
+    assert len(pairs) == 4 and len(set(pairs)) > 1
+    for k, pair in enumerate(pairs, start=1):
+        meter, key = pair.split(", ")
+        piece = read_midi(tmp_path / f"sample-{k:03d}.mid")[0]
+        assert "/".join(map(str, piece.time_signature)) == meter
+        sharps = parse_key(key).sharps
+        assert [s.sharps for s in piece.key_signatures] == [sharps]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--meter", "7/0"], "Invalid value for '--meter': bad metre '7/0'"),
     (["--chords", "H7"], "Invalid value for '--chords': bad chord symbol 'H7'"),

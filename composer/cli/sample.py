@@ -106,7 +106,6 @@ def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key,
     --chords; the files carry the time and key signatures and the chords either way.
     """
     from composer.generation.sampling import output_paths
-    from composer.generation.steering import sample_context
     from composer.training.trained import default_model_path, load_model
 
     voice_programs = _voice_programs(voices, programs, program)
@@ -116,31 +115,48 @@ def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key,
     primer_piece, primer_ids = _read_primer(primer, trained.encoding)
     paths = output_paths(out, num)
     rng = np.random.default_rng(seed)
-    heard = set(trained.config.condition) & {"metre", "key"}
-    context, first_step = sample_context(trained.encoding, meter=meter, key=key, chords=chords,
-                                         primer=primer_piece, rng=rng,
-                                         choices=trained.data.get("meter_keys") if heard
-                                         else None)
-    if primer is None and heard and (meter is None or key is None):
-        drawn = f"{_meter_text(context)}, {context.keys[0][1].name}"
-        how = [part for part, chosen in (("the key that the chords imply", key is None and chords),
-                                         ("drawn as the training tunes' were",
-                                          meter is None or (key is None and not chords)))
-               if chosen]
-        warn(f"metre and key: {drawn} ({'; '.join(how)}; --meter and --key choose)")
+    contexts = _contexts(trained, num, rng, primer_piece, meter=meter, key=key, chords=chords)
     cap = None if max_note_beats is None else max(
         1, round(max_note_beats * trained.encoding.steps_per_quarter))
     settings = dict(temperature=temperature, top_k=top_k, top_p=top_p, grammar=grammar,
-                    max_note_steps=cap, max_voices=max_voices, context=context,
-                    first_step=first_step, scale_lock=scale_lock,
+                    max_note_steps=cap, max_voices=max_voices, scale_lock=scale_lock,
                     chord_weight=_guidance(trained, chords, chord_weight))
-    samples = _draw(trained, primer_ids, length, bars, num, rng, settings)
+    if len(contexts) == 1:  # one context for all: drawn together, in one batch
+        context, first_step = contexts[0]
+        samples = _draw(trained, primer_ids, length, bars, num, rng,
+                        dict(settings, context=context, first_step=first_step))
+        contexts = contexts * num
+    else:  # each sample in its own metre and key
+        samples = [_draw(trained, primer_ids, length, bars, 1, rng,
+                         dict(settings, context=context, first_step=first_step))[0]
+                   for context, first_step in contexts]
     signature_qpm = qpm or (primer_piece.qpm if primer_piece else DEFAULT_QPM)
-    for path, notes in zip(paths, samples, strict=True):
+    for path, notes, (context, _) in zip(paths, samples, contexts, strict=True):
         _write_sample(path, notes, signature_qpm, context, program, voice_programs)
         click.echo(str(path))
         if wav:
             _render(path)
+
+
+def _contexts(trained, num, rng, primer_piece, *, meter, key, chords) -> list:
+    """[(context, first step)]: one for all the samples, or, when the metre or key is drawn
+    as the training tunes had them, one drawn for each sample (said on stderr)."""
+    from composer.generation.steering import sample_context
+
+    heard = set(trained.config.condition) & {"metre", "key"}
+    choices = trained.data.get("meter_keys") if heard else None
+    drawn = primer_piece is None and heard and (meter is None or key is None)
+    contexts = [sample_context(trained.encoding, meter=meter, key=key, chords=chords,
+                               primer=primer_piece, rng=rng, choices=choices)
+                for _ in range(num if drawn and choices else 1)]
+    if drawn:
+        how = [part for part, chosen in (("the key that the chords imply", key is None and chords),
+                                         ("drawn as the training tunes' were",
+                                          meter is None or (key is None and not chords)))
+               if chosen]
+        pairs = "; ".join(f"{_meter_text(c)}, {c.keys[0][1].name}" for c, _ in contexts)
+        warn(f"metre and key: {pairs} ({'; '.join(how)}; --meter and --key choose)")
+    return contexts
 
 
 def _meter_text(context) -> str:
