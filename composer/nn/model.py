@@ -118,8 +118,7 @@ def forward(params, ids, state, dropout=0.0, rng=None, workspace=None, cond=None
         cache.update(input=x if layer + 1 < layers else None, mask=mask)
         caches.append(cache)
     logits = x @ params["Wy"] + params["by"]  # (T, N, V)
-    return logits, final, {"ids": ids, "plan": plan, "layers": caches, "top": x,
-                           "workspace": workspace}
+    return logits, final, {"ids": ids, "plan": plan, "layers": caches, "top": x}
 
 
 def _dropout(x, rate, rng):
@@ -187,7 +186,7 @@ def backward(params, dlogits, cache, dstate=None):
             dx = dxg @ params[f"Wx{layer}"].T
         else:  # the rows layer 0 looked up, each gets the gradient of the steps it served
             dWx0, db0, dWc0 = input_gradients(dxg, cache["ids"], V, cache["plan"],
-                                                 cache.get("workspace"))
+                                                 layer_cache["workspace"])
             grads.update(dWx0=dWx0, db0=db0)
             if dWc0 is not None:
                 grads["dWc0"] = dWc0
