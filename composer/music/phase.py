@@ -101,13 +101,22 @@ def phase_scores(onsets, classes, end: int, meter: tuple[int, int], profile: dic
     if profile is None:
         ioi = np.diff(onsets, append=max(end, int(onsets[-1]) + 1))
         return (metrical_weights(meter)[position] * ioi).sum(axis=1)
-    tables = {k: np.asarray(v) for k, v in profile.items() if k != "tunes"}
+    tables = _arrays(profile)
     scores = tables["onsets"][position, classes].sum(axis=1) + tables["pickup"]
     if ending:
-        candidates = candidates[:, 0]
-        scores += tables["last"][(onsets[-1] - candidates) % bar]
-        scores += tables["end"][(end - candidates) % bar]
+        scores += _ending_scores(tables, onsets[-1], end, bar)
     return scores
+
+
+def _arrays(profile: dict) -> dict[str, np.ndarray]:
+    """A metre's tables (fit_profiles) as arrays."""
+    return {k: np.asarray(v) for k, v in profile.items() if k != "tunes"}
+
+
+def _ending_scores(tables: dict, last_onset: int, end: int, bar: int) -> np.ndarray:
+    """(bar,) the last and end terms of every candidate phase (module docstring)."""
+    phases = np.arange(bar)
+    return tables["last"][(last_onset - phases) % bar] + tables["end"][(end - phases) % bar]
 
 
 def estimate_phase(notes: Sequence[Note], changes: Sequence[TimeSignature],
@@ -140,9 +149,11 @@ def estimate_bar_lines(notes: Sequence[Note], changes: Sequence[TimeSignature],
     changes = tuple(changes)
     meter = (changes[0].numerator, changes[0].denominator)
     profile = profiles.get(meter_name(meter))
-    onsets, classes, end = onset_classes(notes)
-    if len(changes) > 1 or profile is None or bar_sixteenths(meter) is None or not onsets.size:
+    if len(changes) > 1 or profile is None or bar_sixteenths(meter) is None:
         return MeterMap(changes, estimate_phase(notes, changes, profiles))
+    onsets, classes, end = onset_classes(notes)
+    if not onsets.size:
+        return MeterMap(changes, 0.0)  # as estimate_phase: nothing to place
     path = _best_phases(onsets, classes, end, bar_sixteenths(meter), profile, switch_cost)
     return MeterMap(_shifts(changes[0], onsets, path), path[0] / GRID)
 
@@ -150,17 +161,15 @@ def estimate_bar_lines(notes: Sequence[Note], changes: Sequence[TimeSignature],
 def _best_phases(onsets, classes, end, bar, profile, switch_cost) -> list[int]:
     """The phase (in sixteenths) at each onset on the best path (Viterbi): a path keeps
     its phase, or takes the best path so far's at a cost, whichever scores more."""
-    tables = {k: np.asarray(v) for k, v in profile.items() if k != "tunes"}
-    phases = np.arange(bar)
-    emit = tables["onsets"][(onsets[:, None] - phases) % bar, classes[:, None]]  # (N, bar)
+    tables = _arrays(profile)
+    emit = tables["onsets"][(onsets[:, None] - np.arange(bar)) % bar, classes[:, None]]  # (N, bar)
     scores = np.empty_like(emit)  # (N, bar): the best path to onset i in phase p
     scores[0] = tables["pickup"] + emit[0]
     for i in range(1, len(onsets)):  # three calls an onset: 0.3 ms for a tune
         np.maximum(scores[i - 1], scores[i - 1].max() - switch_cost, out=scores[i])
         scores[i] += emit[i]
-    ending = tables["last"][(onsets[-1] - phases) % bar] + tables["end"][(end - phases) % bar]
     tops, leaders = scores.max(axis=1), scores.argmax(axis=1)  # (N,) each
-    path = [int(np.argmax(scores[-1] + ending))]
+    path = [int(np.argmax(scores[-1] + _ending_scores(tables, onsets[-1], end, bar)))]
     for i in range(len(onsets) - 1, 0, -1):  # back: did the path switch into onset i?
         switched = scores[i - 1, path[-1]] < tops[i - 1] - switch_cost
         path.append(int(leaders[i - 1]) if switched else path[-1])
