@@ -9,7 +9,6 @@ from composer.errors import MusicError
 from composer.music.chords import Chord
 from composer.music.conditioning import (
     FIELDS,
-    PARTS,
     Context,
     check_parts,
     features,
@@ -25,13 +24,16 @@ from composer.music.meter import MeterMap, single_meter
 from composer.music.notes import ChordSymbol, Note, Piece, TimeSignature
 
 C, D, E, F, G, A, B = 0, 2, 4, 5, 7, 9, 11
+PARTS = ("metre", "key", "chords")  # the parts a context gives alone (history: lookback)
 
 
 def test_fields_and_their_sizes_are_fixed():
     assert [(f.name, f.size) for f in FIELDS] == [
         ("bar_position", 64), ("beat", 16), ("beat_position", 48), ("meter", 9),
         ("bar_of_phrase", 8), ("key_tonic", 12), ("key_mode", 7), ("chord_root", 13),
-        ("chord_quality", 11), *((f"chord_tone_{pc}", 2) for pc in range(12))]
+        ("chord_quality", 11), *((f"chord_tone_{pc}", 2) for pc in range(12)),
+        ("back_bar", 51), ("back_2bars", 51), ("back_part", 51), ("run_part", 8),
+        ("part", 8), ("bars_left", 4)]
     assert [f.name for f in fields("chords,key")][:4] == ["key_tonic", "key_mode",
                                                           "chord_root", "chord_quality"]
     assert check_parts(["key", "metre"]) == ("metre", "key")

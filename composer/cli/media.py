@@ -28,6 +28,7 @@ from composer.music import stats as st
 from composer.music import structure as sx
 from composer.music import texture as tx
 from composer.music.chords import parse_progression
+from composer.music.keys import parse_key
 from composer.music.meter import parse_meter
 
 FILE = click.Path(path_type=Path, dir_okay=False)
@@ -162,24 +163,31 @@ def _column_names(path: Path, reference: Path) -> tuple[str, str]:
 @click.option("--chords", "progression", metavar="CHORDS",
               help='judge PATH\'s on-beat notes against this progression, one chord a bar '
                    'unless durations are given: "Am F C G", "Am:2 F C:0.5 G:0.5"')
+@click.option("--key", metavar="KEY",
+              help="judge PATH's notes and endings against this key, e.g. 'D major' "
+                   "[default: each piece's own]")
 @click.option("--estimate-phase", is_flag=True,
               help="estimate where PATH's bars start (pickups) instead of reading them as "
                    "written; a reference's are always estimated")
 @reports_errors
-def stats(path, reference, as_json, meter, progression, estimate_phase):
+def stats(path, reference, as_json, meter, progression, key, estimate_phase):
     """Musical statistics of a MIDI file or a folder of them.
 
     Note density, pitch range, pitch-class and interval histograms, share of
     notes in the estimated key, excessive repeats and resolved leaps of the
     top line; the texture: notes sounding at once and note lengths; then where
     melody notes start in the bar (per metre), on-beat notes on chord tones,
-    notes in key and repeated bars. `composer.music.stats`, `composer.music.texture`
-    and `composer.music.structure` document every definition.
+    notes in key; then form: repeated bars, bars equal to the bar a part back, distinct
+    and empty bars, self-similarity and endings on the tonic. `composer.music.stats`,
+    `composer.music.texture`, `composer.music.structure` and `composer.music.repetition`
+    document every definition.
     """
     settings = {"meter": parse_meter(meter) if meter else None, "chords": progression,
-                "estimate": estimate_phase}
+                "estimate": estimate_phase, "key": key}
     if progression is not None:
         parse_progression(progression)  # a bad progression stops before any work
+    if key is not None:
+        parse_key(key)  # likewise a bad key
     _require(path, "file or folder")
     if reference is not None:
         _require(reference, "file or folder")

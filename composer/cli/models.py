@@ -50,12 +50,16 @@ def evaluate(model_path, data_dir, as_json):
 
 
 def _heard(condition) -> str:
-    """" (metre, key from the files; chords hidden)" for a conditioned model, else ""."""
+    """" (metre, key from the files; history; chords hidden)" for a conditioned model, else
+    "": what the comparable score heard (composer.evaluation.evaluate)."""
     if not condition:
         return ""
-    shown = [part for part in condition if part != "chords"]
-    hidden = "; chords hidden" if "chords" in condition else ""
-    return f" ({', '.join(shown) or 'nothing'} from the files{hidden})"
+    shown = [part for part in condition if part in ("metre", "key")]
+    heard = [f"{', '.join(shown)} from the files"] if shown else []
+    heard += ["history" for part in condition if part == "history"]
+    heard += ["form, the end hidden" for part in condition if part == "form"]
+    heard += ["chords hidden" for part in condition if part == "chords"]
+    return f" ({'; '.join(heard)})"
 
 
 @click.command()

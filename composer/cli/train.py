@@ -41,8 +41,9 @@ TRAIN_OPTIONS = [  # (option, TrainConfig field, type, help)
      "grid steps per quarter note (4 = sixteenth notes; 12 also keeps triplets)"),
     ("--condition", "condition", ConditionParts(),
      "what the model hears besides the notes: metre (position in the bar, time signature), "
-     "key, chords (the file's chord symbols, else inferred per bar), comma-separated, "
-     "or none"),
+     "key, chords (the file's chord symbols, else inferred per bar), history (what sounded "
+     "1, 2 and 8 bars before; melody only), form (the part, the bars to the end), "
+     "comma-separated, or none; the performance encoding's default leaves history out"),
     ("--chord-dropout", "chord_dropout", click.FloatRange(0, 1),
      "share of pieces (per epoch and transposition) trained with their chords hidden, so "
      "the model also plays without chords"),
@@ -123,6 +124,8 @@ def _start_run(given, out, resume):
                                    f"{', '.join(options)}")
         return load_resume(resume), resume
     config = TrainConfig(**given)
+    if "condition" not in given and config.encoding != "melody":  # history: melody only
+        config.condition = tuple(p for p in config.condition if p != "history")
     if "clip_value" in given and "clip_norm" in given:
         raise click.UsageError("give --clip-norm or --clip-value, not both")
     if "clip_value" in given:

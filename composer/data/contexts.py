@@ -146,7 +146,8 @@ class ConditionFeatures:
             cond[lane] = piece[np.minimum(np.arange(start, start + T), len(piece) - 1)]
         shifts = batch.shifts[busy]
         if shifts.any():
-            cond[busy] = transpose_features(cond[busy], self.parts, shifts[:, None, None])
+            cond[busy] = transpose_features(cond[busy], self.parts, shifts[:, None, None],
+                                            self.encoding)
         hidden = [lane for lane in busy.tolist()
                   if self._drops_chords(int(batch.rows[lane]), int(batch.shifts[lane]))]
         if hidden:

@@ -69,11 +69,12 @@ class StudioService:
         take_id = self.store.new_id()
         settings = {**request.settings(), "seed": seed, "metre": str(music.metre),
                     "qpm": music.qpm}
-        figures = take_figures(music.notes, music.metre, music.end, request.key, request.chords)
+        figures = take_figures(music.notes, music.metre, music.end, request.key, request.chords,
+                               music.form)
         return Take(take_id, f"Take {take_id[1:]}", "generated", music.notes, music.metre,
                     music.qpm, music.end, music.primer_end, request.program, settings, figures,
                     {"generate_ms": milliseconds, "tokens": music.tokens}, key=request.key,
-                    chords=request.chords)
+                    chords=request.chords, parts=music.parts)
 
     def _primer(self, take_id: str | None) -> Primer | None:
         if take_id is None:

@@ -28,7 +28,7 @@ from composer.data.dataset import Dataset, load_dataset
 from composer.data.windows import EpochWindows
 from composer.errors import CheckpointError, ComposerError
 from composer.evaluation.scoring import score_model
-from composer.music.conditioning import hide_chords
+from composer.music.conditioning import hide_leaks
 from composer.music.encoding import Encoding, make_encoding
 from composer.music.limits import corpus_limits
 from composer.nn import model
@@ -235,7 +235,7 @@ def _valid_features(run: Run, dataset: Dataset) -> dict:
     if run.features is None:
         return {}
     rows, parts = dataset.valid_rows.tolist(), run.config.condition
-    return {"features": [hide_chords(run.features.piece_features(r), parts) for r in rows],
+    return {"features": [hide_leaks(run.features.piece_features(r), parts) for r in rows],
             "cond_sizes": run.config.cond_sizes()}
 
 
