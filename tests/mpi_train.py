@@ -1,5 +1,7 @@
 """Run by the MPI tests under `mpiexec -n K`: train a small model on CORPUS into OUT and
-write, from rank 0, OUT/steps.json: the loss of every step, and a digest of the weights.
+write, from rank 0, OUT/steps-K.json (the loss sums before every step, the history) and
+OUT/weights-K.npz (the final weights);
+every rank writes its process id to OUT/pid-RANK.
 
     mpiexec -n 2 python tests/mpi_train.py CORPUS OUT [--steps 20] [--stop-at 10]
         [--resume] [--fail-rank R --fail-at S] [--settings JSON]
@@ -11,6 +13,7 @@ step --fail-at (the others must not hang).
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,6 +39,8 @@ def main() -> int:
     parser.add_argument("--settings", default="{}")
     args = parser.parse_args()
     world = current_world()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"pid-{world.rank}").write_text(str(os.getpid()))  # for the test that kills one
     settings = {**SETTINGS, "max_steps": args.steps, **json.loads(args.settings)}
     run = load_resume(args.out, world) if args.resume else new_run(TrainConfig(**settings), world)
     losses = []  # the loss sum of the epoch before each step; its differences are the losses
@@ -54,10 +59,10 @@ def main() -> int:
     except TrainingInterrupted:
         code = 130
     if world.rank == 0:
-        digest = {name: float(np.abs(value).sum()) for name, value in run.params.items()}
         report = {"ranks": world.size, "step": run.progress.step, "loss_sums": losses,
-                  "history": run.progress.history, "weights": digest}
+                  "history": run.progress.history}
         (args.out / f"steps-{world.size}.json").write_text(json.dumps(report))
+        np.savez(args.out / f"weights-{world.size}.npz", **run.params)
     return code
 
 

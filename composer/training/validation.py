@@ -24,7 +24,6 @@ import numpy as np
 from composer.data.dataset import Dataset
 from composer.evaluation.metrics import Scores, scores_from_sums
 from composer.evaluation.scoring import TOTALS, piece_totals
-from composer.music.conditioning import hide_chords
 from composer.training.run import Run
 
 SAMPLE_STREAM = 0x5A11  # mixed with the seed to draw the sample of held-out pieces
@@ -73,9 +72,7 @@ def _features(run: Run, rows: np.ndarray) -> dict:
     """piece_totals' conditioning arguments: each piece's metre and key, chords hidden."""
     if run.features is None:
         return {}
-    parts = run.config.condition
-    return {"features": [hide_chords(run.features.piece_features(r), parts)
-                         for r in rows.tolist()],
+    return {"features": [run.features.hidden_chord_features(r) for r in rows.tolist()],
             "cond_sizes": run.config.cond_sizes()}
 
 
