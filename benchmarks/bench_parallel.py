@@ -24,6 +24,10 @@ speed-up over the ranks), and the share of a step spent in the gradients' allred
 (as rank 0 sees it: waiting for the slowest rank included) with the allreduce alone
 (the same buffer summed after a barrier, median of 20).
 
+--project, for a busy machine: each rank's share of the same steps is timed by CPU time,
+one share after another in one process with one BLAS thread, and R ranks' tokens per
+second projected from the slowest share plus the allreduce alone (by `mpiexec -n R`).
+
 Targets (issue 18), on a 2-core machine: 2 ranks at least 1.6x the tokens per second of
 1 rank with 1 thread, and faster than 1 rank with all (2) threads. That needs both cores
 free: on a shared machine, run it under `flock /tmp/composer-bench.lock`.
@@ -72,8 +76,9 @@ def launch(args, ranks: int, threads: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def work(folder: str, steps: int, warmup: int) -> None:
-    """In each rank: time `steps` training steps after `warmup`; rank 0 prints JSON."""
+def work(folder: str, steps: int, warmup: int, project_share=None) -> None:
+    """In each rank: time `steps` training steps after `warmup`; rank 0 prints JSON. With
+    project_share (rank, ranks): in one process, the CPU time of that rank's share."""
     import numpy as np
 
     from composer.data.contexts import ConditionFeatures
@@ -93,6 +98,9 @@ def work(folder: str, steps: int, warmup: int) -> None:
                                      chord_dropout=config.chord_dropout, seed=config.seed)
     windows = epoch_windows(dataset, config, 0, run.features)
     share = lane_share(windows.N, world.rank, world.size)
+    if project_share is not None:
+        print(json.dumps(share_cpu(run, windows, world, *project_share, warmup, steps)))
+        return
     timed = range(warmup, warmup + steps)
     tokens = sum(windows.batch(k, slice(0, 0)).targets for k in timed)  # the global batches'
     timer = SumTimer(world)
@@ -114,9 +122,54 @@ def work(folder: str, steps: int, warmup: int) -> None:
         alone.append(time.perf_counter() - start)
     if world.is_root:
         print(json.dumps({"ranks": world.size, "steps": steps, "seconds": seconds,
-                          "tokens": tokens, "tokens_per_second": tokens / seconds,
+                          "tokens": tokens, "tokens_per_second": tokens / max(seconds, 1e-9),
                           "sum_seconds": timer.seconds,
                           "allreduce_alone": statistics.median(alone)}))
+
+
+def share_cpu(run, windows, world, rank: int, ranks: int, warmup: int, steps: int) -> dict:
+    """CPU seconds of each timed step of the share of `rank` of `ranks` (one process)."""
+    from composer.training.lanes import lane_share
+    from composer.training.train import train_step
+
+    share = lane_share(windows.N, rank, ranks)
+    for k in range(warmup):
+        train_step(run, windows, k, share)
+    seconds = []
+    for k in range(warmup, warmup + steps):
+        start = time.process_time()
+        train_step(run, windows, k, share)
+        seconds.append(time.process_time() - start)
+    tokens = sum(windows.batch(k, slice(0, 0)).targets for k in range(warmup, warmup + steps))
+    return {"rank": rank, "ranks": ranks, "seconds": seconds, "tokens": tokens}
+
+
+def project(args) -> dict:
+    """--project: each rank's share timed by CPU time, one after another, in one process
+    with one BLAS thread; R ranks' step is projected as the slowest share's plus the
+    allreduce alone (measured by `mpiexec -n R`, 0 steps). Insensitive to other load, but
+    a projection: it leaves out what ranks running at once cost each other."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    rows = []
+    for ranks in [1, *args.ranks]:
+        shares = []
+        for rank in range(ranks):
+            command = [sys.executable, __file__, "--worker", args.folder, "--steps",
+                       str(args.steps), "--warmup", str(args.warmup), "--share",
+                       f"{rank},{ranks}"]
+            done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+            shares.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        step = statistics.median(max(s["seconds"][k] for s in shares)
+                                 for k in range(args.steps))
+        alone = launch(argparse.Namespace(**{**vars(args), "steps": 0, "warmup": 0}),
+                       ranks, 1)["allreduce_alone"] if ranks > 1 else 0.0
+        tokens = shares[0]["tokens"] / args.steps
+        rows.append({"ranks": ranks, "share_ms": step * 1e3, "allreduce_alone_ms": alone * 1e3,
+                     "tokens_per_second": tokens / (step + alone)})
+    for row in rows:
+        row["speedup"] = row["tokens_per_second"] / rows[0]["tokens_per_second"]
+    return {"folder": args.folder, "steps": args.steps, "warmup": args.warmup,
+            "projected": rows}
 
 
 class SumTimer:
@@ -191,6 +244,17 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def report_projection(result: dict) -> str:
+    lines = [f"{result['folder']}: projected from CPU time, {result['steps']} steps after "
+             f"{result['warmup']}, medians",
+             f"{'ranks':>5} {'share ms':>9} {'allreduce ms':>12} {'tokens/s':>9} {'speed-up':>8}"]
+    for row in result["projected"]:
+        lines.append(f"{row['ranks']:>5} {row['share_ms']:>9.1f} "
+                     f"{row['allreduce_alone_ms']:>12.2f} {row['tokens_per_second']:>9,.0f} "
+                     f"{row['speedup']:>7.2f}x")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folder", nargs="?", default=str(REPO / "data"))
@@ -201,12 +265,20 @@ def main(argv=None) -> int:
     parser.add_argument("--oversubscribe", action="store_true",
                         help="also run rank counts above the number of cores")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--project", action="store_true",
+                        help="project the scaling from each share's CPU time (a busy machine)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--share", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        work(args.folder, args.steps, args.warmup)
+        share = tuple(int(x) for x in args.share.split(",")) if args.share else None
+        work(args.folder, args.steps, args.warmup, share)
         return 0
     args.ranks = [int(r) for r in args.ranks.split(",") if r]
+    if args.project:
+        result = project(args)
+        print(json.dumps(result, indent=2) if args.json else report_projection(result))
+        return 0
     result = measure(args)
     print(json.dumps(result, indent=2) if args.json else report(result))
     return 0

@@ -15,12 +15,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 
 import numpy as np
 
 from composer.errors import ComposerError
 from composer.training.launch import launched_size
 
+POLL_SECONDS = 0.01  # how often a rank waiting for rank 0's broadcast looks
 INSTALL_HINT = "pip install 'numpy-lstm-composer[mpi]' (mpi4py and MPICH from PyPI)"
 
 
@@ -70,6 +72,11 @@ class MpiWorld(Solo):
         return array
 
     def broadcast(self, value):
+        """Rank 0's value; the others wait for it asleep, not spinning (MPI's blocking calls
+        poll a core, which rank 0 may need while it loads the corpus)."""
+        waiting = self.comm.Ibarrier()
+        while not waiting.Test():
+            time.sleep(POLL_SECONDS)
         return self.comm.bcast(value, root=0)
 
     def gather(self, value) -> list | None:
