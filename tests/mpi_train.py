@@ -1,6 +1,6 @@
 """Run by the MPI tests under `mpiexec -n K`: train a small model on CORPUS into OUT and
 write, from rank 0, OUT/steps-K.json (the loss sums before every step, the history) and
-OUT/weights-K.npz (the final weights);
+every rank OUT/weights-K-rankR.npz (its final weights);
 every rank writes its process id to OUT/pid-RANK.
 
     mpiexec -n 2 python tests/mpi_train.py CORPUS OUT [--steps 20] [--stop-at 10]
@@ -62,7 +62,7 @@ def main() -> int:
         report = {"ranks": world.size, "step": run.progress.step, "loss_sums": losses,
                   "history": run.progress.history}
         (args.out / f"steps-{world.size}.json").write_text(json.dumps(report))
-        np.savez(args.out / f"weights-{world.size}.npz", **run.params)
+    np.savez(args.out / f"weights-{world.size}-rank{world.rank}.npz", **run.params)
     return code
 
 

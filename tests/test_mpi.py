@@ -60,8 +60,8 @@ def per_step_losses(report: dict) -> np.ndarray:
     return np.diff(sums)
 
 
-def reports(out: Path, ranks: int) -> tuple[dict, dict[str, np.ndarray]]:
-    with np.load(out / f"weights-{ranks}.npz") as weights:
+def reports(out: Path, ranks: int, rank: int = 0) -> tuple[dict, dict[str, np.ndarray]]:
+    with np.load(out / f"weights-{ranks}-rank{rank}.npz") as weights:
         return json.loads((out / f"steps-{ranks}.json").read_text()), dict(weights)
 
 
@@ -83,6 +83,9 @@ def test_ranks_give_the_same_losses_and_weights_as_one(tiny_corpus, tmp_path, on
     assert abs(shared["history"][0]["valid_nll"] - alone["history"][0]["valid_nll"]) < 1e-5
     for name, value in weights_alone.items():
         assert np.allclose(weights_shared[name], value, rtol=0, atol=1e-5), name
+    for rank in range(1, ranks):  # every rank took the very same steps
+        _, weights = reports(tmp_path, ranks, rank)
+        assert all(np.array_equal(weights[name], weights_shared[name]) for name in weights)
 
 
 def test_a_run_stopped_on_two_ranks_resumes_on_one(tiny_corpus, tmp_path, one_rank):
