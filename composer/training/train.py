@@ -61,28 +61,33 @@ def train(data_dir, out_dir, run: Run, *, quiet=False, echo=print, should_stop=N
     world = run.world
     quiet, echo = (quiet, echo) if world.is_root else (True, lambda message: None)
     with world.fail_together():
-        config, out_dir = run.config, Path(out_dir)
-        dataset = _load_on_ranks(data_dir, config, run, quiet)
-        echo(str(dataset.summary))
-        if not dataset.valid:
-            raise ComposerError(f"{data_dir}: too few pieces to hold any out for validation")
-        if world.size > 1:
-            echo(f"training on {world.describe()}, {config.batch_size} lanes in all")
-        if config.condition:
-            echo(f"the model hears {', '.join(config.condition)}" + (
-                f" (chords hidden from {config.chord_dropout:.0%} of the sequences)"
-                if "chords" in config.condition else ""))
-            run.features = ConditionFeatures(dataset.store, run.encoding, config.condition,
-                                             chord_dropout=config.chord_dropout,
-                                             seed=config.seed)
+        dataset = _prepare(data_dir, run, quiet, echo)
         # what the files record about the data, made at the first save (not before step 1)
         data_info = functools.cache(
             lambda: _data_info(data_dir, dataset, run) if world.is_root else {})
         with _interrupt_flag() as interrupted:
             stop = should_stop or interrupted
             while not _done(run):
-                _train_epoch(run, dataset, out_dir, data_info, quiet, echo, stop)
+                _train_epoch(run, dataset, Path(out_dir), data_info, quiet, echo, stop)
     return run
+
+
+def _prepare(data_dir, run: Run, quiet: bool, echo) -> Dataset:
+    """The dataset, said, and the conditioning features of the run."""
+    config = run.config
+    dataset = _load_on_ranks(data_dir, config, run, quiet)
+    echo(str(dataset.summary))
+    if not dataset.valid:
+        raise ComposerError(f"{data_dir}: too few pieces to hold any out for validation")
+    if run.world.size > 1:
+        echo(f"training on {run.world.describe()}, {config.batch_size} lanes in all")
+    if config.condition:
+        echo(f"the model hears {', '.join(config.condition)}" + (
+            f" (chords hidden from {config.chord_dropout:.0%} of the sequences)"
+            if "chords" in config.condition else ""))
+        run.features = ConditionFeatures(dataset.store, run.encoding, config.condition,
+                                         chord_dropout=config.chord_dropout, seed=config.seed)
+    return dataset
 
 
 def _load_on_ranks(data_dir, config: TrainConfig, run: Run, quiet: bool) -> Dataset:

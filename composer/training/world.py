@@ -1,8 +1,8 @@
 """The processes of a training run: one (`Solo`), or every rank of an MPI job (`MpiWorld`).
 
 `composer train` started by an MPI launcher (`mpiexec -n 4 composer train ...`, or
-`srun` under Slurm) runs once per rank; `current_world()` finds the launcher's
-variables in the environment (training.launch) and only then imports mpi4py (the optional `mpi`
+`srun` under Slurm) runs once per rank; `current_world()` finds the launcher's variables
+in the environment (training.launch) and only then imports mpi4py (the optional `mpi`
 extra), so a plain run never loads MPI. Both worlds offer the few collective
 operations training needs: sum arrays over the ranks, broadcast and gather small
 objects, and end every rank when one fails (`fail_together`): a rank that raises
@@ -16,6 +16,7 @@ import contextlib
 import os
 import sys
 import time
+import traceback
 
 import numpy as np
 
@@ -100,9 +101,7 @@ class MpiWorld(Solo):
             print(f"Error: rank {self.rank} of {self.size}: {detail}; stopping every rank",
                   file=sys.stderr, flush=True)
             if not isinstance(error, ComposerError | ValueError):
-                import traceback
-
-                traceback.print_exc()
+                traceback.print_exc()  # a bug: where it happened
             sys.stderr.flush()
             self.comm.Abort(1)
 
