@@ -188,3 +188,17 @@ def test_validation_scores_what_score_model_scores(trained_dir, tiny_corpus):
     assert result.scores.nll == pytest.approx(expected.nll, rel=1e-12)
     assert result.scores.accuracy == expected.accuracy
     assert run.progress.history[-1]["valid_nll"] == pytest.approx(expected.nll, rel=1e-12)
+
+
+def test_a_large_held_out_split_is_sampled_and_the_figure_given_its_error(tiny_corpus,
+                                                                          tmp_path):
+    lines = []
+    config = TrainConfig(**{**SMALL, "val_fraction": 0.3}, epochs=1, max_steps=4, val_pieces=4)
+    run = train(tiny_corpus, tmp_path, new_run(config), quiet=True, echo=lines.append)
+    epoch = run.progress.history[0]
+    assert epoch["valid_pieces"] == 4 and epoch["valid_stderr"] > 0
+    said = next(line for line in lines if line.startswith("epoch 1:"))
+    held_out = int(next(line for line in lines if "for validation" in line)
+                   .split(" for training, ")[1].split()[0])
+    assert f"valid {epoch['valid_nll']:.4f} +- {epoch['valid_stderr']:.4f} (4 of {held_out} " \
+           "pieces)" in said
