@@ -202,3 +202,10 @@ def test_a_large_held_out_split_is_sampled_and_the_figure_given_its_error(tiny_c
                    .split(" for training, ")[1].split()[0])
     assert f"valid {epoch['valid_nll']:.4f} +- {epoch['valid_stderr']:.4f} (4 of {held_out} " \
            "pieces)" in said
+
+
+def test_runs_saved_before_the_validation_sample_score_every_piece():
+    assert TrainConfig.from_dict({}).val_pieces == 0  # as they did
+    assert TrainConfig().val_pieces == 1000
+    with pytest.raises(ValueError, match="val_pieces must be 0 or more, not -1"):
+        TrainConfig(val_pieces=-1).validate()
