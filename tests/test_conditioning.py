@@ -201,3 +201,19 @@ def test_performance_tokens_act_after_the_time_shifted_before_them():
     voiced = make_encoding("melody", line="voice:1")
     cols = note_arrays([Note(0.0, 1.0, 60, voice=0), Note(2.0, 3.0, 64, voice=1)])
     assert (voiced.first_step(cols), encoding.first_step(cols)) == (8, 0)
+
+
+def test_hidden_chord_features_are_the_features_with_chords_hidden(tiny_corpus):
+    """Validation's features skip chord inference and give what hiding them gives."""
+    from composer.data.contexts import ConditionFeatures
+    from composer.data.dataset import load_dataset
+    from composer.music.conditioning import hide_chords
+    from composer.music.encoding import make_encoding
+
+    encoding = make_encoding("melody")
+    dataset = load_dataset(tiny_corpus, encoding, val_fraction=0.2)
+    parts = ("metre", "key", "chords")
+    features = ConditionFeatures(dataset.store, encoding, parts)
+    for row in range(len(dataset.store)):
+        expected = hide_chords(features.piece_features(row), parts)
+        assert np.array_equal(features.hidden_chord_features(row), expected)

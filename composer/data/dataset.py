@@ -118,6 +118,7 @@ class Dataset:
     shifts: tuple[int, ...]  # training shifts in epoch order: 0, +1, -1, +2, -2, ...
     tables: np.ndarray  # (len(shifts), V) token ids moved by each shift (the store's type)
     summary: CorpusSummary
+    store_info: dict = field(default_factory=dict)  # the store's info (split_store's input)
 
     @property
     def train(self) -> Pieces:
@@ -198,7 +199,7 @@ def split_store(store: TokenStore, info: dict, encoding: Encoding, transpose: in
     shifts = training_shifts(transpose)
     tables = encoding.transpose_tables(shifts).astype(store.tokens.dtype)  # ids fit the store
     dataset = Dataset(store, order[~held_out], order[held_out], shifts, tables,
-                      CorpusSummary(folder, 0, 0))
+                      CorpusSummary(folder, 0, 0), info)
     dataset.summary = _summary(dataset, info, folder, transpose)
     return dataset
 
