@@ -36,7 +36,8 @@ BROKEN = re.compile(r"[<>]{1,3}")
 _OLD_CHORD = re.compile(r"\+(?:(?:\^\^|\^|__|_|=)?[A-Ga-g][,']*\d*/*\d*-?){2,}\+")
 _TRANSPARENT = set(" \t~HIJKLNOPQRSTUVW\r")  # spaces and decorations: skipped
 _SKIPPED = set("`y$*\\).uvM")  # skipped, but they part a broken rhythm sign from its note
-_NOTE_STARTS = set("ABCDEFGabcdefg^_=zx[")
+_TRANSPARENT_RUN = re.compile(r"[ \t~HIJKLNOPQRSTUVW\r]+")
+_SKIPPED_RUN = re.compile(r"(?:[`y$*\\).uvM]|\((?!\d))+")  # slurs and the like, in a run
 _DECORATION_ENDS = {"!": "!", "+": "+"}
 _NUMBER = re.compile(r"\d{5,}")
 
@@ -66,7 +67,7 @@ def _raw_tokens(line: str) -> Iterator[tuple]:
     while pos < end:
         char = line[pos]
         if char in _TRANSPARENT:
-            pos += 1
+            pos = _TRANSPARENT_RUN.match(line, pos).end()
         elif char == "+" and _OLD_CHORD.match(line, pos):  # +CEG+: ABC 1.6's chord [CEG]
             pos = yield from _chord(line, pos, "+")
         elif char in "!+":
@@ -78,7 +79,7 @@ def _raw_tokens(line: str) -> Iterator[tuple]:
             pos = found.end()
         elif char in _SKIPPED or char == "(" and not line[pos + 1:pos + 2].isdigit():
             yield ("mark",)
-            pos += 1
+            pos = _SKIPPED_RUN.match(line, pos).end()
         elif char in "ABCDEFGabcdefg^_=":
             pos = yield from _note(line, pos)
         elif char in "zx":

@@ -34,11 +34,12 @@ def play_order(starts: Sequence[bool], ends: Sequence[bool], section_end: Sequen
     count = len(starts)
     order: list[int] = []
     taken: set[int] = set()  # end repeats already jumped back from
+    last_taken = -1  # the latest of them
     start, explicit, pass_no, i = 0, False, 1, 0
     while i < count:
         if len(order) > MAX_REPEAT_FACTOR * count:
             return None
-        if pass_no > 1 and i > max(taken) and i not in endings:
+        if pass_no > 1 and i > last_taken and i not in endings:
             pass_no, start, explicit = 1, i, False  # past the last ending: a new section
         if starts[i] and pass_no == 1:
             start, explicit = i, True
@@ -48,6 +49,7 @@ def play_order(starts: Sequence[bool], ends: Sequence[bool], section_end: Sequen
         order.append(i)
         if ends[i] and i not in taken:
             taken.add(i)
+            last_taken = max(last_taken, i)
             pass_no += 1
             i = start
             continue
