@@ -55,6 +55,7 @@ class Written:
     in_tuplet: bool = False
     chord: str | None = None  # a chord symbol that starts here
     beat: bool = False  # starts a beat (beams break before it)
+    tied_from: bool = False  # the note before is tied to this one
 
 
 @dataclass
@@ -113,6 +114,7 @@ def layout(piece: Piece, title: str = "", meter: MeterMap | None = None,
         bar.ending, bar.ending_bars = marks.get("ending", 0), marks.get("ending_bars", 0)
         bars.append(bar)
     _parts_and_lines(bars, bars_a_line)
+    _mark_tied_from(bars)
     first = meter.changes[0]
     return Score(title, piece.qpm, (first.numerator, first.denominator), keys[0][1],
                  _unit(bars), bars)
@@ -227,6 +229,16 @@ def _open_tuplets(out: list[Written], regions, start: int) -> None:
                 note.tuplet = 0
             opened[region].tuplet += 1
         now += note.length
+
+
+def _mark_tied_from(bars: list[Bar]) -> None:
+    """Mark each note that a tie from the note before it (in writing order) ends on."""
+    for voice in range(max((len(b.voices) for b in bars), default=0)):
+        before = None
+        for bar in bars:
+            for note in bar.voices[voice] if voice < len(bar.voices) else []:
+                note.tied_from = before is not None and before.tie
+                before = note
 
 
 def _mark_changes(bars: list[Bar], meter: MeterMap, keys) -> None:
