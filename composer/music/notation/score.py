@@ -102,7 +102,7 @@ def layout(piece: Piece, title: str = "", meter: MeterMap | None = None,
               zip(bounds, bounds[1:], strict=False)]
     _mark_changes(played, meter, keys)
     pickup = len(played) > 1 and played[0].length < played[1].length
-    contents = [_content(bar) for bar in played]
+    contents = [_content(bar, k) for k, bar in enumerate(played)]
     hint_bars = [k for k, bar in enumerate(played) for beat in hints
                  if bar.start == round(beat * GRID)]
     repeats = fold(contents, hint_bars, pickup)
@@ -242,21 +242,36 @@ def _mark_tied_from(bars: list[Bar]) -> None:
 
 
 def _mark_changes(bars: list[Bar], meter: MeterMap, keys) -> None:
-    """The time and key signatures each bar starts (the first bar: both)."""
+    """The time and key signatures each bar starts (the first bar: both). A bar cut short
+    inside the tune (where the bar lines shift) gets a time signature of its own length
+    (7/8 for three and a half quarters), and the next bar the metre again."""
     last_meter, last_key = None, None
-    for bar in bars:
+    for k, bar in enumerate(bars):
         here = meter.meter_at(bar.start / GRID)
+        full = round(here[0] * 4 / here[1] * GRID)
+        if 0 < k < len(bars) - 1 and bar.length != full:
+            here = _meter_of(bar.length)
         key = _key_at(keys, bar.start)
         bar.meter = here if here != last_meter else None
         bar.key = key if key != last_key else None
         last_meter, last_key = here, key
 
 
-def _content(bar: Bar):
-    """What makes two bars the same, for folding repeats."""
+def _meter_of(length: int) -> tuple[int, int]:
+    """A time signature lasting `length` steps: eighths, else sixteenths or 32nds."""
+    for denominator in (4, 8, 16, 32):
+        numerator = length * denominator / (4 * GRID)
+        if numerator == int(numerator):
+            return int(numerator), denominator
+    return max(1, round(length * 32 / (4 * GRID))), 32
+
+
+def _content(bar: Bar, index: int):
+    """What makes two bars the same, for folding repeats (the signatures that open the
+    tune are not changes)."""
     notes = tuple(tuple((w.pitch, w.value, w.length, w.tie, w.chord, w.tuplet) for w in voice)
                   for voice in bar.voices)
-    return bar.length, notes, bar.meter, bar.key
+    return bar.length, notes, bar.meter if index else None, bar.key if index else None
 
 
 def _copy(bar: Bar) -> Bar:
