@@ -8,6 +8,8 @@ asked to engrave.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from composer.errors import ComposerError
 
 INSTALL = "engraving needs Verovio: pip install 'numpy-lstm-composer[score]'"
@@ -24,13 +26,16 @@ def require_verovio():
     return verovio
 
 
-def engrave_svg(musicxml: str, width: int = PAGE_WIDTH, scale: int = SCALE) -> str:
-    """The SVG of a MusicXML document, all its lines on one page."""
+def engrave_svg(musicxml: str, width: int = PAGE_WIDTH, scale: int = SCALE,
+                breaks: str = "encoded") -> str:
+    """The SVG of a MusicXML document, all its lines on one page; breaks: "encoded" keeps
+    the document's lines (a part or four bars a line), "auto" fills the width."""
     verovio = require_verovio()
     verovio.enableLog(verovio.LOG_OFF)
-    toolkit = verovio.toolkit()
+    toolkit = verovio.toolkit(False)  # its fonts found by path: the default fails off the
+    toolkit.setResourcePath(str(Path(verovio.__file__).parent / "data"))  # main thread
     toolkit.setOptions({"pageWidth": width, "pageHeight": 60000, "adjustPageHeight": True,
-                        "scale": scale, "breaks": "encoded", "footer": "none",
+                        "scale": scale, "breaks": breaks, "footer": "none",
                         "header": "auto"})
     if not toolkit.loadData(musicxml):
         raise ComposerError("Verovio could not read the score")
