@@ -3,14 +3,19 @@
 1. Read rate: every tune of the ABC sources behind data/ (music21's oneills1850/*.abc and
    ryansMammoth/*.abc) and of the test fixture tests/fixtures/abc/*.abc, read with
    composer.music.abc.read_abc_book: tunes found, read, and why the others were not.
+   With --collection DIR, the .abc files under DIR count too (e.g. the whole Nottingham Music
+   Database, of which tests/fixtures/abc/nottingham is an excerpt).
 2. Agreement with data/: for each file of data/ (tools/build_corpus.py made it from those
    sources with music21), the tune it came from (data/manifest.tsv), read by composer;
    the two agree when their melody tokens on the sixteenth-note grid are the same
    (composer's default melody encoding: the highest line, one token per step, and the
    step the tune starts on). Also: the notes exactly equal (start, end, pitch).
 
+3. Round trip: every tune of data/ (and of the fixture) written as ABC by composer and read
+   back by composer: the same melody on the sixteenth grid.
+
     pip install music21==10.5.1      # only to find its corpus folder (or give --sources)
-    python tools/abc_figures.py [--sources DIR] [--show 10]
+    python tools/abc_figures.py [--sources DIR] [--collection DIR] [--show 10]
 """
 
 from __future__ import annotations
@@ -202,6 +207,8 @@ def main(argv=None) -> int:
                         help="music21's corpus folder (default: the installed music21's)")
     parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--show", type=int, default=10, help="disagreements to list")
+    parser.add_argument("--collection", type=Path, action="append", default=[],
+                        help="another folder of ABC files to count in the read rate")
     args = parser.parse_args(argv)
     sources = args.sources or music21_corpus()
     collections = {}
@@ -213,6 +220,8 @@ def main(argv=None) -> int:
     for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir()) if FIXTURES.is_dir() \
             else []:
         collections[f"fixture {folder.name}"] = sorted(folder.glob("*.abc"))
+    for folder in args.collection:
+        collections[folder.name] = sorted(folder.rglob("*.abc"))
     for label, f in read_rates(collections).items():
         rate = 100 * f["read"] / max(f["found"], 1)
         print(f"{label}: {f['found']} tunes, {f['read']} read ({rate:.2f}%)")
@@ -220,7 +229,28 @@ def main(argv=None) -> int:
             print(f"  {count} x {kind}")
     if sources is not None:
         agreement(sources, args.data, args.show)
+    round_trip(sorted(args.data.glob("*/*.mid")), "data/", read_midi, args.show)
+    fixture = [p for path in sorted(FIXTURES.rglob("*.abc")) for p in [path]]
+    round_trip(fixture, "the fixture", lambda path: read_abc_book(path).pieces, args.show)
     return 0
+
+
+def round_trip(paths: list[Path], label: str, read, show: int) -> None:
+    """Every piece of `paths` written as ABC and read back: how many keep their melody."""
+    from composer.music.abc import parse_abc
+    from composer.music.abc.writer import abc_text
+
+    total, wrong = 0, []
+    for path in paths:
+        for piece in read(path):
+            total += 1
+            if grid(parse_abc(abc_text(piece, "t"))[0]) != grid(piece):
+                wrong.append(piece.name)
+    same = total - len(wrong)
+    print(f"round trip through ABC, {label}: {same} of {total} tunes read back with the same "
+          f"melody on the sixteenth grid ({100 * same / max(total, 1):.1f}%)")
+    for name in wrong[:show]:
+        print(f"  {name}")
 
 
 if __name__ == "__main__":
