@@ -63,12 +63,12 @@ def _measures(score: Score, voice: int) -> list[str]:
     for k, bar in enumerate(score.bars):
         implicit = ' implicit="yes"' if number == 0 else ""
         out.append(f'<measure number="{number}"{implicit}>')
+        if k and score.bars[k - 1].line_break:
+            out.append('<print new-system="yes"/>')
         out += _left(score, bar, k, voice)
         notes = bar.voices[voice] if voice < len(bar.voices) else []
         out += _notes(notes, bar, score)
         out += _right(bar, endings.get(k), k + 1 == len(score.bars))
-        if bar.line_break and k + 1 < len(score.bars):
-            out.append('<print new-system="yes"/>')
         out.append("</measure>")
         number += 1
     return out
