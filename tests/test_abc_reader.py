@@ -205,8 +205,10 @@ def test_a_tune_without_key_or_notes():
     assert problem("X:1\nK:C\n% nothing\n") == "X:1: no notes"
 
 
-def bounded(text, seconds=2.0, megabytes=64):
-    """Read `text` leniently; fail if it takes longer or more memory than given."""
+def bounded(text, seconds=30.0, megabytes=64):
+    """Read `text` leniently; fail if it takes far longer or more memory than given (a
+    guard against runaway reading, not a benchmark: these take well under a second on an
+    idle machine, several times that under tracemalloc on a busy one)."""
     tracemalloc.start()
     began = time.perf_counter()
     try:
@@ -236,13 +238,13 @@ def test_deep_nesting_and_endless_marks_are_bounded():
     deep = "X:1\nK:C\n" + "\n".join("(" * 4000 + "C" + ")" * 4000 for _ in range(100)) + "\n"
     assert len(bounded(deep).pieces) == 1  # slurs are not read: no stack to overflow
     repeats = "X:1\nK:C\n" + "\n".join("|: C :|" * 1000 for _ in range(8)) + "\n"
-    book = bounded(repeats, seconds=5.0)
+    book = bounded(repeats)
     assert len(book.pieces) == 1 and book.pieces[0].notes[-1].end == 4096  # cut there
     endings = "X:1\nK:C\n" + "\n".join("|:C|1D:|2E:|" * 500 for _ in range(8)) + "\n"
-    assert len(bounded(endings, seconds=5.0).pieces) == 1
+    assert len(bounded(endings).pieces) == 1
 
 
 def test_too_many_notes_stop_the_file():
     text = "X:1\nK:C\n" + "\n".join("C" * 9000 for _ in range(30)) + "\n"
-    book = bounded(text, seconds=10.0, megabytes=200)
+    book = bounded(text, megabytes=200)
     assert book.problems == ["X:1, line 25: too many notes"] and not book.pieces

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from composer.cli.common import reports_errors
-from composer.cli.media import _output_path, _require
+from composer.cli.common import output_path, reports_errors, require_path
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 FORMATS = {"abc": ".abc", "musicxml": ".musicxml"}  # --format -> file suffix
@@ -32,7 +31,7 @@ def notation_text(piece, fmt: str, title: str, hints=(), meter=None, keys=None,
 def _pieces(path: Path):
     from composer.music.files import part_hints, read_music
 
-    _require(path)
+    require_path(path)
     return read_music(path), part_hints(path)
 
 
@@ -55,7 +54,7 @@ def export(music_file, fmt, output, title, overwrite):
     go into one ABC file (X:1, X:2, ...); MusicXML takes the first.
     """
     pieces, hints = _pieces(music_file)
-    target = _output_path(music_file, output, FORMATS[fmt], overwrite)
+    target = output_path(music_file, output, FORMATS[fmt], overwrite)
     name = title or music_file.stem.replace("-", " ").replace("_", " ")
     if fmt == "abc":
         texts = [notation_text(p, fmt, name if len(pieces) == 1 else f"{name} {k}", hints,
@@ -91,7 +90,7 @@ def score(music_file, output, title, overwrite):
                                  param_hint="--output")
     require_verovio()
     pieces, hints = _pieces(music_file)
-    target = _output_path(music_file, output, ".svg", overwrite)
+    target = output_path(music_file, output, ".svg", overwrite)
     name = title or music_file.stem.replace("-", " ").replace("_", " ")
     target.write_text(engrave_svg(notation_text(pieces[0], "musicxml", name, hints)),
                       encoding="utf-8")

@@ -70,7 +70,8 @@ def _checked(what):
 @click.option("--scale-lock", is_flag=True,
               help="draw only notes of the key's scale")
 @click.option("--primer", type=MIDI_FILE, default=None,
-              help="a MIDI file whose notes open every sample")
+              help="a MIDI or ABC file whose notes open every sample (an ABC file's "
+                   "first tune)")
 @click.option("--seed", type=int, default=None, help="random seed for reproducible samples")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("samples"),
               show_default=True, help="a folder (files sample-001.mid, ...) or a .mid file; "
@@ -255,11 +256,11 @@ def _voice_programs(voices, programs, program):
 
 def _read_primer(primer, encoding):
     """(piece or None, token ids or None) of the primer file."""
-    from composer.music.midi import read_midi
+    from composer.music.files import read_music
 
     if primer is None:
         return None, None
-    piece = read_midi(primer)[0]
+    piece = read_music(primer)[0]
     ids = encoding.encode(piece)
     if not len(ids):
         raise ComposerError(f"{primer}: no notes the {encoding.name} encoding can use")
