@@ -235,7 +235,7 @@ def test_a_long_line_stops_its_tune():
 
 
 def test_deep_nesting_and_endless_marks_are_bounded():
-    deep = "X:1\nK:C\n" + "\n".join("(" * 4000 + "C" + ")" * 4000 for _ in range(100)) + "\n"
+    deep = "X:1\nK:C\n" + "\n".join("(" * 4000 + "C" + ")" * 4000 for _ in range(25)) + "\n"
     assert len(bounded(deep).pieces) == 1  # slurs are not read: no stack to overflow
     repeats = "X:1\nK:C\n" + "\n".join("|: C :|" * 1000 for _ in range(8)) + "\n"
     book = bounded(repeats)
@@ -244,7 +244,14 @@ def test_deep_nesting_and_endless_marks_are_bounded():
     assert len(bounded(endings).pieces) == 1
 
 
-def test_too_many_notes_stop_the_file():
-    text = "X:1\nK:C\n" + "\n".join("C" * 9000 for _ in range(30)) + "\n"
-    book = bounded(text, megabytes=200)
-    assert book.problems == ["X:1, line 25: too many notes"] and not book.pieces
+def test_too_many_notes_stop_the_file(monkeypatch):
+    from composer.music.abc import reader
+
+    monkeypatch.setattr(reader, "MAX_NOTES", 20_000)  # the mechanism, at a tenth of the cost
+    text = "X:1\nK:C\n" + "\n".join("C" * 9000 for _ in range(4)) + "\n"
+    book = bounded(text)
+    assert book.problems == ["X:1, line 5: too many notes"] and not book.pieces
+    played = "X:1\nK:C\n" + "|: " + "C" * 6000 + " :|\n"  # 12,000 notes once played out
+    monkeypatch.setattr(reader, "MAX_NOTES", 10_000)
+    assert bounded(played).problems == [
+        "X:1: too many notes with its repeats played (the file may have 10,000)"]

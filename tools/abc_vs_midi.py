@@ -8,9 +8,10 @@ same two ways. A model is trained on each training folder with the same settings
 and each model is scored by `composer evaluate` on both held-out folders.
 
     pip install music21==10.5.1           # only to find the ABC sources
-    nice -n 15 python tools/abc_vs_midi.py OUT --max-steps 3000 [--seed 0]
+    OPENBLAS_NUM_THREADS=1 nice -n 15 python tools/abc_vs_midi.py OUT --max-steps 1500
 
-prints the four NLLs and the gap between the two models on the same held-out tunes.
+trains the two models side by side (one process each) and prints the four NLLs and the
+gap between the two models on the same held-out tunes.
 """
 
 from __future__ import annotations
@@ -69,32 +70,43 @@ def write_folders(out: Path, seed: int) -> dict[str, int]:
     return counts
 
 
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "composer.cli", *args]
+
+
 def run(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "composer.cli", *args], capture_output=True,
-                          text=True, check=True)
-    return done.stdout
+    return subprocess.run(command(*args), capture_output=True, text=True, check=True).stdout
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-steps", type=int, default=3000)
+    parser.add_argument("--max-steps", type=int, default=1500)
     args = parser.parse_args(argv)
     counts = write_folders(args.out, args.seed)
-    print(f"{counts['train']} training tunes, {counts['test']} held out (seed {args.seed})")
-    scores = {}
-    for source in ("midi", "abc"):
+    print(f"{counts['train']} training tunes, {counts['test']} held out (seed {args.seed})",
+          flush=True)
+    runs = {}
+    for source in ("midi", "abc"):  # both at once, one process each
         model = args.out / f"model-{source}"
         shutil.rmtree(model, ignore_errors=True)
-        run("train", str(args.out / f"{source}-train"), "--out", str(model), "--seed",
-            str(args.seed), "--max-steps", str(args.max_steps), "--quiet")
+        runs[source] = subprocess.Popen(command(
+            "train", str(args.out / f"{source}-train"), "--out", str(model), "--seed",
+            str(args.seed), "--max-steps", str(args.max_steps), "--quiet"),
+            stdout=subprocess.DEVNULL)
+    for source, process in runs.items():
+        if process.wait():
+            raise SystemExit(f"training on {source} failed")
+    scores = {}
+    for source in ("midi", "abc"):
         for test in ("midi", "abc"):
-            result = json.loads(run("evaluate", str(model), str(args.out / f"{test}-test"),
-                                    "--json"))
+            result = json.loads(run("evaluate", str(args.out / f"model-{source}"),
+                                    str(args.out / f"{test}-test"), "--json"))
             scores[(source, test)] = result
             print(f"trained on {source}, held-out tunes as {test}: NLL "
-                  f"{result['model']['nll']:.4f} over {result['model']['steps']} steps")
+                  f"{result['model']['nll']:.4f} over {result['model']['steps']} steps",
+                  flush=True)
     for test in ("midi", "abc"):
         a, b = scores[("abc", test)]["model"]["nll"], scores[("midi", test)]["model"]["nll"]
         print(f"held out as {test}: the ABC-trained model's NLL is {100 * (a - b) / b:+.2f}% "

@@ -107,7 +107,7 @@ def plot(midi_file, output, overwrite, estimate_phase):
 
 
 def _load(path: Path) -> list:
-    """The pieces of a MIDI file, or of every MIDI file in a folder."""
+    """The pieces of a MIDI or ABC file, or of every such file in a folder."""
     if path.is_dir():
         from composer.data.corpus import load_pieces
 
@@ -130,7 +130,8 @@ def _column_names(path: Path, reference: Path) -> tuple[str, str]:
     "reference",
     type=click.Path(path_type=Path),
     metavar="DATA_DIR",
-    help="reference corpus (a folder of MIDI files) to print side by side, with distances",
+    help="reference corpus (a folder of MIDI or ABC files) to print side by side, with "
+         "distances",
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 @click.option("--meter", metavar="N/D",
