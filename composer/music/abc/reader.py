@@ -18,6 +18,9 @@ What a Piece gets from a tune (composer.music.abc.body has the reading rules):
   qpm from Q: (else 120);
 - name: "PATH#X:N" (N = the X: number, with ".2", ".3" ... for a number used again).
 
+Not followed: a P: play order in the header (the parts are played as written), D.C., D.S.
+and Fine; grace notes, decorations, slurs and lyrics are not read.
+
 Bounds on hostile files: MAX_FILE_BYTES per file, MAX_LINE_CHARS per line, MAX_NOTES notes
 and rests per file (written and played), MAX_MARKS marks per tune, numbers of at most four
 digits, tuplets and nesting bounded (composer.music.abc.tables), repeats at most
