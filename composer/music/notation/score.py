@@ -97,6 +97,9 @@ def layout(piece: Piece, title: str = "", meter: MeterMap | None = None,
     end = max((e for line in lines for _, e, _ in line), default=0)
     bounds = _bar_bounds(meter, end)
     lines = [_snap_line(line, meter, bounds) for line in lines]
+    moved = max((e for line in lines for _, e, _ in line), default=0)
+    if moved != end:  # the last note's end was moved onto the grid: so is the last bar line
+        end, bounds = moved, _bar_bounds(meter, moved)
     chords = {round(c.beat * GRID): c.symbol for c in piece.chords if c.beat * GRID < end}
     played = [_bar(meter, keys, chords, lines, a, b, bounds[0]) for a, b in
               zip(bounds, bounds[1:], strict=False)]

@@ -48,10 +48,19 @@ def _crosses_halves(size: int, inner: list[int]) -> bool:
 
 
 def snap(t: int, regions: list[tuple]) -> int:
-    """`t` moved to the nearest thirty-second unless it lies in a triplet region."""
+    """`t` moved to a neighbouring thirty-second unless it lies in a triplet region: the
+    nearer of the two that falls in the same sixteenth as `t` when rounded to sixteenths
+    (as the melody encoding rounds), so the written notes keep their sixteenth grid."""
     if t % FINEST == 0 or any(a <= t <= b for a, b in regions):
         return t
-    return FINEST * round(t / FINEST)
+    below, above = FINEST * (t // FINEST), FINEST * (t // FINEST + 1)
+    same = [c for c in (below, above) if _sixteenth(c) == _sixteenth(t)]
+    return min(same or (below, above), key=lambda c: (abs(c - t), c))
+
+
+def _sixteenth(t: int) -> int:
+    """The sixteenth `t` (steps) rounds to, halves up."""
+    return (t + 2 * FINEST // 2) // (2 * FINEST)
 
 
 def snapped(spans: list[list], regions: list[tuple]) -> list[list]:
