@@ -148,3 +148,22 @@ def test_musicxml_has_metre_key_harmony_parts_and_repeats():
     verovio = pytest.importorskip("verovio")
     toolkit = verovio.toolkit()
     assert toolkit.loadData(text) and toolkit.getPageCount() == 1
+
+
+def test_part_markers_of_a_midi_file_are_read_as_hints(tmp_path):
+    import mido
+
+    from composer.music.files import part_hints
+
+    midi = mido.MidiFile(type=0, ticks_per_beat=480)
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("marker", text="Part A", time=0))
+    track.append(mido.MetaMessage("marker", text="Am", time=0))  # a chord, not a part
+    track.append(mido.MetaMessage("marker", text="Part B", time=480 * 12))
+    track.append(mido.Message("note_on", note=60, velocity=80, time=0))
+    track.append(mido.Message("note_off", note=60, velocity=0, time=480))
+    midi.tracks.append(track)
+    path = tmp_path / "parts.mid"
+    midi.save(path)
+    assert part_hints(path) == [0.0, 12.0]
+    assert part_hints(tmp_path / "tune.abc") == []
