@@ -93,6 +93,18 @@ def layout(piece: Piece, title: str = "", meter: MeterMap | None = None,
     """The Score of `piece` (see the module docstring)."""
     meter = meter or meter_map(piece)
     keys = keys or piece_keys(piece)
+    played = _played_bars(piece, meter, keys)
+    bars = _written_bars(played, [round(beat * GRID) for beat in hints])
+    _parts_and_lines(bars, bars_a_line)
+    _mark_tied_from(bars)
+    first = meter.changes[0]
+    return Score(title, piece.qpm, (first.numerator, first.denominator), keys[0][1],
+                 _unit(bars), bars)
+
+
+def _played_bars(piece: Piece, meter: MeterMap, keys) -> list[Bar]:
+    """The piece's bars as played, each with its written notes (steps 1-4 of the module
+    docstring) and the signatures it starts."""
     lines = _voice_lines(piece)
     end = max((e for line in lines for _, e, _ in line), default=0)
     bounds = _bar_bounds(meter, end)
@@ -104,23 +116,22 @@ def layout(piece: Piece, title: str = "", meter: MeterMap | None = None,
     played = [_bar(meter, keys, chords, lines, a, b, bounds[0]) for a, b in
               zip(bounds, bounds[1:], strict=False)]
     _mark_changes(played, meter, keys)
+    return played
+
+
+def _written_bars(played: list[Bar], hint_steps: list[int]) -> list[Bar]:
+    """The bars as written: repeats folded (step 5), with their repeat signs and endings."""
     pickup = len(played) > 1 and played[0].length < played[1].length
     contents = [_content(bar, k) for k, bar in enumerate(played)]
-    hint_bars = [k for k, bar in enumerate(played) for beat in hints
-                 if bar.start == round(beat * GRID)]
-    repeats = fold(contents, hint_bars, pickup)
+    hint_bars = [k for k, bar in enumerate(played) if bar.start in hint_steps]
     bars = []
-    for index, marks in written_order(repeats, len(played)):
+    for index, marks in written_order(fold(contents, hint_bars, pickup), len(played)):
         bar = _copy(played[index])
-        bar.start_repeat, bar.end_repeat = marks.get("start_repeat", False), \
-            marks.get("end_repeat", False)
+        bar.start_repeat = marks.get("start_repeat", False)
+        bar.end_repeat = marks.get("end_repeat", False)
         bar.ending, bar.ending_bars = marks.get("ending", 0), marks.get("ending_bars", 0)
         bars.append(bar)
-    _parts_and_lines(bars, bars_a_line)
-    _mark_tied_from(bars)
-    first = meter.changes[0]
-    return Score(title, piece.qpm, (first.numerator, first.denominator), keys[0][1],
-                 _unit(bars), bars)
+    return bars
 
 
 def _voice_lines(piece: Piece) -> list[list[tuple[int, int, int]]]:
