@@ -203,17 +203,17 @@ def test_performance_tokens_act_after_the_time_shifted_before_them():
     assert (voiced.first_step(cols), encoding.first_step(cols)) == (8, 0)
 
 
-def test_hidden_chord_features_are_the_features_with_chords_hidden(tiny_corpus):
+def test_comparable_features_are_the_features_with_chords_and_the_end_hidden(tiny_corpus):
     """Validation's features skip chord inference and give what hiding them gives."""
     from composer.data.contexts import ConditionFeatures
     from composer.data.dataset import load_dataset
-    from composer.music.conditioning import hide_chords
+    from composer.music.conditioning import hide_leaks
     from composer.music.encoding import make_encoding
 
     encoding = make_encoding("melody")
     dataset = load_dataset(tiny_corpus, encoding, val_fraction=0.2)
-    parts = ("metre", "key", "chords")
+    parts = ("metre", "key", "chords", "history", "form")
     features = ConditionFeatures(dataset.store, encoding, parts)
     for row in range(len(dataset.store)):
-        expected = hide_chords(features.piece_features(row), parts)
-        assert np.array_equal(features.hidden_chord_features(row), expected)
+        expected = hide_leaks(features.piece_features(row), parts)
+        assert np.array_equal(features.comparable_features(row), expected)

@@ -17,7 +17,7 @@ from composer.cli.common import EXISTING_DIR, reports_errors, warn
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
 @reports_errors
 def evaluate(model_path, data_dir, as_json):
-    """Score MODEL on the MIDI files under DATA_DIR, next to an n-gram baseline.
+    """Score MODEL on the MIDI and ABC files under DATA_DIR, next to an n-gram baseline.
 
     Prints the NLL per step in nats and bits, perplexity, accuracy and event
     accuracy (steps whose true token starts a note) of the model and of an

@@ -93,7 +93,7 @@ def train_options(command):
 @click.option("--quiet", is_flag=True, help="no progress bars or per-epoch lines")
 @reports_errors
 def train(data_dir, out, resume, quiet, **settings):
-    """Train a model on the MIDI files under DATA_DIR (searched recursively).
+    """Train a model on the MIDI and ABC files under DATA_DIR (searched recursively).
 
     Writes OUT/model.npz (the best weights, by validation NLL), OUT/checkpoint.npz
     (everything --resume needs) and OUT/loss.png. Ctrl-C stops after the current

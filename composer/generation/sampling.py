@@ -204,25 +204,26 @@ def _keep_nucleus(probs, p):
     return np.where(keep, probs, 0.0)
 
 
-def output_paths(out, num) -> list[Path]:
+def output_paths(out, num, suffix: str = ".mid") -> list[Path]:
     """Where the K samples go; never a file that exists already.
 
-    out ending in .mid/.midi is a file name (numbered -1, -2, ... when K > 1);
-    anything else is a folder, where the files are sample-001.mid and on,
-    numbered after the ones already there.
+    out ending in the suffix (.mid/.midi for MIDI) is a file name (numbered -1, -2, ...
+    when K > 1); anything else is a folder, where the files are sample-001.mid (or .abc,
+    .musicxml) and on, numbered after the ones already there.
     """
     out = Path(out)
-    if out.suffix.lower() in (".mid", ".midi"):
+    names = (".mid", ".midi") if suffix == ".mid" else (suffix,)
+    if out.suffix.lower() in names:
         paths = [out] if num == 1 else [out.with_name(f"{out.stem}-{k}{out.suffix}")
                                         for k in range(1, num + 1)]
         taken = [p for p in paths if p.exists()]
         if taken:
             raise ComposerError(f"{taken[0]} exists already; choose another --out")
         return paths
-    existing = {p.name for p in out.glob("sample-*.mid")} if out.is_dir() else set()
+    existing = {p.name for p in out.glob(f"sample-*{suffix}")} if out.is_dir() else set()
     paths, k = [], 1
     while len(paths) < num:
-        name = f"sample-{k:03d}.mid"
+        name = f"sample-{k:03d}{suffix}"
         if name not in existing:
             paths.append(out / name)
         k += 1

@@ -46,6 +46,7 @@ class Take:
     parts: list[PartMark] = field(default_factory=list)  # where its parts start (a form)
     notice: str | None = None  # something the musician should know (e.g. an upload was cut)
     midi: bytes = b""  # the take as a MIDI file, filled by TakeStore.add
+    score_svg: str = ""  # the engraved score, made on the first request (composer.studio.sheet)
     created: float = field(default_factory=time.time)  # Unix time
 
     def summary(self) -> dict:
@@ -65,6 +66,8 @@ class Take:
                 "parts": [[beat, letter] for beat, letter in self.parts],
                 "settings": self.settings, "figures": self.figures, "timing": self.timing,
                 "notice": self.notice, "midi_url": f"/api/takes/{self.id}/midi",
+                "abc_url": f"/api/takes/{self.id}/abc",
+                "score_url": f"/api/takes/{self.id}/score",
                 "wav_url": f"/api/takes/{self.id}/wav" if audio_on_server else None}
 
     def chord_symbols(self) -> list[tuple[float, str]]:

@@ -69,10 +69,11 @@ def validate(run: Run, dataset: Dataset, rows: np.ndarray) -> Validation:
 
 
 def _features(run: Run, rows: np.ndarray) -> dict:
-    """piece_totals' conditioning arguments: each piece's metre and key, chords hidden."""
+    """piece_totals' conditioning arguments: each piece's metre, key and history, chords
+    hidden and the end out of sight (hide_leaks)."""
     if run.features is None:
         return {}
-    return {"features": [run.features.hidden_chord_features(r) for r in rows.tolist()],
+    return {"features": [run.features.comparable_features(r) for r in rows.tolist()],
             "cond_sizes": run.config.cond_sizes()}
 
 
