@@ -186,6 +186,39 @@ def test_a_take_over_chords_in_a_key(studio_without_audio):
     assert [symbol for _, symbol in take.chord_symbols()] == ["Dm", "C", "Dm", "C"]
 
 
+def test_a_take_in_a_form_shows_its_parts(studio_without_audio):
+    driver, service = studio_without_audio
+    fill(driver, "bars", "8")
+    fill(driver, "metre", "2/4")
+    fill(driver, "form", "abab")
+    fill(driver, "part-bars", "2")
+    fill(driver, "seed", "4")
+    generate_and_wait(driver)
+    take = service.store.get("t1")
+    assert [(beat, letter) for beat, letter in take.parts] == [(0.0, "A"), (4.0, "B"),
+                                                               (8.0, "A"), (12.0, "B")]
+    cards = driver.find_element(By.ID, "figures").text
+    assert "Form\nABAB\n8 bars" in cards
+    assert "form ABAB" in driver.find_element(By.ID, "take-meta").text
+    assert parse_midi(take.midi, "t1.mid")[0].parts == take.parts  # markers in the download
+    Select(driver.find_element(By.ID, "model")).select_by_value("performance")
+    for control in ("form", "part-bars"):  # a performance model plays no form
+        WebDriverWait(driver, WAIT).until(
+            lambda d, c=control: not d.find_element(By.ID, c).is_enabled())
+
+
+def test_a_form_that_cannot_be_played_is_explained(studio_without_audio):
+    driver, _ = studio_without_audio
+    fill(driver, "bars", "4")
+    fill(driver, "part-bars", "8")
+    driver.find_element(By.ID, "generate").click()
+    message = driver.find_element(By.ID, "message")
+    WebDriverWait(driver, WAIT).until(lambda d: message.text)
+    assert "a part of 8 bars is longer than the take (4 bars)" in message.text
+    field = driver.find_element(By.ID, "part-bars")
+    assert field.get_attribute("aria-invalid") == "true"  # the culprit is marked
+
+
 def test_without_any_model_the_page_says_how_to_get_one(browser, tmp_path):
     service = StudioService(Catalog(tmp_path, shipped=None), audio=False)
     with start_in_thread(service) as url:

@@ -7,6 +7,7 @@ const MIN_BEAT_PX = 14;  // px per beat at least; longer takes scroll sideways
 const MIN_SPAN = 24;  // semitones shown at least
 const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 const BLACK = new Set([1, 3, 6, 8, 10]);
+const PART_HUES = [205, 140, 35, 290, 0];  // the parts A, B, C, D, E (then again)
 
 const COLOURS = {
   back: "#101216", blackRow: "#0c0d11", row: "#171a20", beat: "#1f232c", bar: "#3b4252",
@@ -75,6 +76,7 @@ export class PianoRoll {
     if (!this.take) {
       this.drawEmpty(ctx, width, height);
     } else {
+      this.drawParts(ctx, height);
       this.drawGrid(ctx, height);
       this.drawChords(ctx);
       this.drawNotes(ctx);
@@ -111,6 +113,25 @@ export class PianoRoll {
         ctx.fillText(String(number), this.x(beat) + 4, RULER / 2);
       }
     }
+  }
+
+  // The take's parts (its form): a band each, a part played again a little brighter, and its
+  // letter at the foot of the roll (the ruler holds the bar numbers and chords).
+  drawParts(ctx, height) {
+    const parts = this.take.parts || [];
+    const seen = {};
+    ctx.font = "bold 12px system-ui, sans-serif";
+    ctx.textBaseline = "bottom";
+    parts.forEach(([beat, letter], k) => {
+      const end = k + 1 < parts.length ? parts[k + 1][0] : this.take.end;
+      const again = (seen[letter] = (seen[letter] || 0) + 1) > 1;
+      const hue = PART_HUES[(letter.charCodeAt(0) - 65) % PART_HUES.length];
+      ctx.fillStyle = `hsla(${hue}, 60%, 60%, ${again ? 0.11 : 0.06})`;
+      ctx.fillRect(this.x(beat), RULER, (end - beat) * this.beatPx, height - RULER);
+      ctx.fillStyle = `hsla(${hue}, 70%, 72%, 0.9)`;
+      ctx.fillText(again ? `${letter} (${seen[letter]})` : letter, this.x(beat) + 5, height - 4);
+    });
+    ctx.textBaseline = "middle";
   }
 
   // The chords asked for, each symbol in the ruler at the bar where it starts.

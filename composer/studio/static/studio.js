@@ -56,7 +56,8 @@ function modelChanged() {
   $("model-about").textContent = `${model.encoding} encoding · ${(model.parameters / 1000).toFixed(0)}k parameters · `
     + `${model.pieces} pieces of ${model.trained_on || "?"}${nll}`;
   const heard = model.supports;
-  for (const [id, control] of [["key", "key"], ["chords", "chords"], ["scale-lock", "scale_lock"]]) {
+  for (const [id, control] of [["key", "key"], ["chords", "chords"], ["scale-lock", "scale_lock"],
+                                ["form", "form"], ["part-bars", "form"]]) {
     $(id).disabled = !heard[control];
   }
   const deaf = ["key", "chords"].filter((c) => !heard[c]);
@@ -72,6 +73,7 @@ function requestBody() {
   return {
     model: $("model").value, bars: number("bars"), metre: text("metre"), key: text("key"),
     chords: text("chords"), scale_lock: !$("scale-lock").disabled && $("scale-lock").checked,
+    form: state.primer ? null : text("form"), part_bars: state.primer ? null : number("part-bars"),
     temperature: Number($("temperature").value), top_p: Number($("top-p").value),
     seed: number("seed"), qpm: number("qpm"), program: Number($("program").value),
     primer: state.primer,
@@ -132,7 +134,7 @@ function say(text, kind = "") {
 
 function fail(error) {
   say(error.message, "error");
-  const field = { scale_lock: "scale-lock", top_p: "top-p", length: "bars" }[error.field] || error.field;
+  const field = { scale_lock: "scale-lock", top_p: "top-p", length: "bars", part_bars: "part-bars" }[error.field] || error.field;
   const input = field && $(field);
   document.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
   if (input && input.focus) { input.setAttribute("aria-invalid", "true"); input.focus(); }
@@ -212,6 +214,7 @@ function describe(take) {
   const parts = [`${take.figures.bars} bars of ${take.metre}`, `♩ = ${Math.round(take.qpm)}`];
   if (take.source === "upload") return [...parts, "uploaded file"].join(" · ");
   parts.push(`seed ${s.seed}`, `model ${s.model}`, `temperature ${s.temperature.toFixed(2)}`, `top-p ${s.top_p.toFixed(2)}`);
+  if (take.figures.form) parts.push(`form ${take.figures.form.split(", ")[0]}`);
   if (s.key) parts.push(s.key);
   if (s.chords) parts.push(s.chords);
   const primer = s.primer && state.takes.find((t) => t.id === s.primer);
@@ -223,7 +226,9 @@ const percent = (x) => (x == null ? "–" : `${(100 * x).toFixed(1)}%`);
 
 function showFigures(take) {
   const f = take.figures;
+  const [letters, length] = f.form ? f.form.split(", ") : ["–", "no form"];
   const cards = [
+    ["Form", letters, length],
     ["Notes in key", percent(f.in_key_share), f.key ? `${f.key} (${f.key_source})` : "no key found"],
     ["Chord tones", percent(f.chord_tone_share), f.chord_tone_share == null ? "no chords asked" : "on-beat notes"],
     ["Repeats", percent(f.repeated_share), "in runs of 6+ notes"],
