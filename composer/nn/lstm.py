@@ -43,7 +43,8 @@ class Workspace:
 
     Arrays handed out are overwritten by the next call that asks for the same
     name: use one Workspace per training loop, where each step's forward and
-    backward pass finish before the next step starts.
+    backward pass finish before the next step starts. It also keeps the loops'
+    per-step views of its arrays, made again when the arrays change (`views`).
     """
 
     def __init__(self):
@@ -63,7 +64,6 @@ class Workspace:
                 or array.dtype != dtype):
             array = self._arrays[name] = np.empty((count, *row_shape), dtype)
         return array[:count]
-
 
     def views(self, name, arrays, make):
         """make()'s result, made again unless `arrays` are the objects of the last call.
