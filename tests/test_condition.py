@@ -160,8 +160,9 @@ def test_combination_keys_are_renumbered_before_they_overflow():
 
 @pytest.fixture(params=["gathered", "one-hot"])
 def grouping(request, monkeypatch):
-    """grouped_sums' two ways: gathered a group at a time (as for large windows), or the
-    one-hot product of the keys present (as for small ones, e.g. T=100 at N=1)."""
+    """The two ways of summing groups and runs of steps: gathered a group at a time or
+    summed in time order (as for large windows), or a one-hot product (as for small
+    ones, e.g. T=100 at N=1)."""
     if request.param == "gathered":
         monkeypatch.setattr(condition, "ONE_HOT_BYTES", 0)
     else:
@@ -179,7 +180,7 @@ def test_grouped_sums_equal_a_scatter_across_chunks(rng, monkeypatch, grouping):
     assert np.allclose(grouped_sums(keys, 6, values), scattered)
 
 
-def test_lane_run_sums_sum_each_lanes_runs(rng):
+def test_lane_run_sums_sum_each_lanes_runs(rng, grouping):
     """Runs end where a lane's index changes and at the window's end; the same index in
     two lanes, or again later in one lane, makes separate runs."""
     index = np.array([[0, 0], [0, 0], [1, 0], [1, 1], [0, 1]])  # (T=5, N=2)
