@@ -14,6 +14,16 @@ class MidiError(ComposerError):
         super().__init__(f"{self.path}: {problem}")
 
 
+class AbcError(ComposerError):
+    """An ABC file, or one tune in it, that cannot be read; the message names the file and,
+    for a tune, its X: number ("tunes.abc: X:12, line 40: unterminated chord [")."""
+
+    def __init__(self, path, problem):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
 class DataError(ComposerError):
     """A corpus folder with nothing usable in it, or bad encoding settings."""
 

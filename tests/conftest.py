@@ -36,7 +36,8 @@ def studio_models(tiny_corpus, tmp_path_factory):
     for encoding in ("performance", "melody"):  # melody last: the newest, so the default
         config = TrainConfig(encoding=encoding, hidden_size=16, seq_len=16, batch_size=4,
                              epochs=1, max_steps=8, transpose=0, val_fraction=0.2,
-                             condition=("metre", "key", "chords") if encoding == "melody" else ())
+                             condition=("metre", "key", "chords", "history") if encoding == "melody"
+                             else ())
         train(tiny_corpus, root / encoding, new_run(config), quiet=True, echo=lambda m: None)
     return root
 

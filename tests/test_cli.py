@@ -51,7 +51,8 @@ def test_train_missing_folder(tmp_path):
 def test_train_empty_folder(tmp_path):
     result = invoke("train", tmp_path, "--out", tmp_path / "m")
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: no MIDI files (.mid, .midi) found in {tmp_path}"
+    assert result.output.strip() == \
+        f"Error: no MIDI or ABC files (.mid, .midi, .abc) found in {tmp_path}"
 
 
 def test_train_folder_of_broken_files(tmp_path):
@@ -62,7 +63,7 @@ def test_train_folder_of_broken_files(tmp_path):
     lines = result.output.strip().splitlines()
     assert lines[0] == f"skipped {tmp_path / 'a.mid'}: empty file"
     assert lines[1].startswith(f"skipped {tmp_path / 'b.mid'}: ")
-    assert lines[-1].startswith(f"Error: none of the 2 MIDI files in {tmp_path} could be used")
+    assert lines[-1].startswith(f"Error: none of the 2 music files in {tmp_path} could be used")
     assert "Traceback" not in result.output
 
 

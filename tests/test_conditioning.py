@@ -9,7 +9,6 @@ from composer.errors import MusicError
 from composer.music.chords import Chord
 from composer.music.conditioning import (
     FIELDS,
-    PARTS,
     Context,
     check_parts,
     features,
@@ -25,13 +24,16 @@ from composer.music.meter import MeterMap, single_meter
 from composer.music.notes import ChordSymbol, Note, Piece, TimeSignature
 
 C, D, E, F, G, A, B = 0, 2, 4, 5, 7, 9, 11
+PARTS = ("metre", "key", "chords")  # the parts a context gives alone (history: lookback)
 
 
 def test_fields_and_their_sizes_are_fixed():
     assert [(f.name, f.size) for f in FIELDS] == [
         ("bar_position", 64), ("beat", 16), ("beat_position", 48), ("meter", 9),
         ("bar_of_phrase", 8), ("key_tonic", 12), ("key_mode", 7), ("chord_root", 13),
-        ("chord_quality", 11), *((f"chord_tone_{pc}", 2) for pc in range(12))]
+        ("chord_quality", 11), *((f"chord_tone_{pc}", 2) for pc in range(12)),
+        ("back_bar", 51), ("back_2bars", 51), ("back_part", 51), ("run_part", 8),
+        ("part", 8), ("bars_left", 4)]
     assert [f.name for f in fields("chords,key")][:4] == ["key_tonic", "key_mode",
                                                           "chord_root", "chord_quality"]
     assert check_parts(["key", "metre"]) == ("metre", "key")
@@ -199,3 +201,19 @@ def test_performance_tokens_act_after_the_time_shifted_before_them():
     voiced = make_encoding("melody", line="voice:1")
     cols = note_arrays([Note(0.0, 1.0, 60, voice=0), Note(2.0, 3.0, 64, voice=1)])
     assert (voiced.first_step(cols), encoding.first_step(cols)) == (8, 0)
+
+
+def test_comparable_features_are_the_features_with_chords_and_the_end_hidden(tiny_corpus):
+    """Validation's features skip chord inference and give what hiding them gives."""
+    from composer.data.contexts import ConditionFeatures
+    from composer.data.dataset import load_dataset
+    from composer.music.conditioning import hide_leaks
+    from composer.music.encoding import make_encoding
+
+    encoding = make_encoding("melody")
+    dataset = load_dataset(tiny_corpus, encoding, val_fraction=0.2)
+    parts = ("metre", "key", "chords", "history", "form")
+    features = ConditionFeatures(dataset.store, encoding, parts)
+    for row in range(len(dataset.store)):
+        expected = hide_leaks(features.piece_features(row), parts)
+        assert np.array_equal(features.comparable_features(row), expected)

@@ -8,7 +8,7 @@ import pytest
 from composer.data import corpus as corpus_module
 from composer.data import tokens
 from composer.data.cache import default_cache_dir, folder_key
-from composer.data.corpus import find_midi_files, load_pieces
+from composer.data.corpus import find_music_files, load_pieces
 from composer.data.dataset import CorpusSummary, load_dataset, split_pieces
 from composer.errors import DataError
 from composer.music.melody import MelodyEncoding
@@ -59,11 +59,11 @@ def load(folder, cache, **options):
 # --- scanning -------------------------------------------------------------------
 
 
-def test_find_midi_files_recursive_any_case_sorted(tmp_path):
+def test_find_music_files_recursive_any_case_sorted(tmp_path):
     make_corpus(tmp_path, names=("z.mid", "B/x.MID", "a.midi", "B/a.Midi"))
     (tmp_path / "notes.txt").write_text("not music")
     (tmp_path / "mid").mkdir()
-    found = [p.relative_to(tmp_path).as_posix() for p in find_midi_files(tmp_path)]
+    found = [p.relative_to(tmp_path).as_posix() for p in find_music_files(tmp_path)]
     assert found == ["B/a.Midi", "B/x.MID", "a.midi", "z.mid"]
 
 
@@ -80,7 +80,7 @@ def test_a_file_is_not_a_folder(tmp_path, cache):
 
 def test_folder_without_midi_files(tmp_path, cache):
     (tmp_path / "readme.txt").write_text("hello")
-    with pytest.raises(DataError, match=r"no MIDI files \(.mid, .midi\) found in"):
+    with pytest.raises(DataError, match=r"no MIDI or ABC files \(.mid, .midi, .abc\) found in"):
         load_dataset(tmp_path, MELODY, cache_dir=cache)
 
 
@@ -91,7 +91,7 @@ def test_nothing_usable_says_why(tmp_path, cache):
     with pytest.raises(DataError) as error:
         load_dataset(tmp_path, MELODY, cache_dir=cache, warn=warnings.append)
     message = str(error.value)
-    assert message.startswith(f"none of the 3 MIDI files in {tmp_path} could be used: ")
+    assert message.startswith(f"none of the 3 music files in {tmp_path} could be used: ")
     assert "2 files: not a MIDI file" in message and "1 file: " in message
     assert len(warnings) == 3
 
@@ -144,7 +144,7 @@ def test_summary_counts(corpus, cache):
     used = np.unique(np.concatenate(moved + list(data.valid)))
     assert s.tokens_used == used.size and s.vocab_size == 50
     text = str(s)
-    assert f"{corpus}: 5 MIDI files, 4 used, 1 skipped (1 file: not a MIDI file" in text
+    assert f"{corpus}: 5 music files, 4 used, 1 skipped (1 file: not a MIDI file" in text
     assert "4 pieces, 96 steps" in text and f"{used.size} of 50 tokens used" in text
 
 
@@ -153,7 +153,8 @@ def test_summary_text_by_hand():
                       steps=1234567, train_pieces=2700, valid_pieces=300, train_sequences=2700,
                       train_steps=1111111, valid_steps=123456, tokens_used=48, vocab_size=50)
     assert str(s) == (
-        "data: 3,012 MIDI files, 3,000 used, 12 skipped (10 files: no notes; 2 files: empty file)\n"
+        "data: 3,012 music files, 3,000 used, 12 skipped (10 files: no notes; 2 files: "
+        "empty file)\n"
         "3,000 pieces, 1,234,567 steps: 2,700 for training, 300 for validation (123,456 steps)\n"
         "48 of 50 tokens used")
 

@@ -31,7 +31,7 @@ from composer.music.notes import ChordSymbol, KeySignature, Note, Piece, TimeSig
 from composer.training.config import TrainConfig
 from composer.training.trained import load_model
 
-PARTS = ("metre", "key", "chords")
+PARTS = ("metre", "key", "chords", "history")  # what the tiny melody model hears
 
 
 def invoke(*args):
@@ -129,7 +129,8 @@ def test_the_hook_cuts_each_lanes_window_moved_by_its_shift(melody_data):
     cond = hook(_batch([row, row, row, -1], [0, 3, 0, 0], [0, 0, tail, 0], T))["cond"]
     assert cond.shape == (4, T, len(fields(PARTS))) and cond.dtype == np.uint8
     np.testing.assert_array_equal(cond[0], whole[:T])
-    np.testing.assert_array_equal(cond[1], transpose_features(whole[:T], PARTS, 3))
+    np.testing.assert_array_equal(cond[1], transpose_features(whole[:T], PARTS, 3,
+                                                              make_encoding("melody")))
     np.testing.assert_array_equal(cond[2, :5], whole[tail:])
     assert (cond[2, 5:] == whole[-1]).all()  # padding repeats the last real step
     assert not cond[3].any()  # an idle lane
@@ -160,7 +161,7 @@ def test_old_models_hear_nothing_and_new_runs_hear_the_default():
     old = {k: v for k, v in TrainConfig().to_dict().items() if k != "condition"}
     assert TrainConfig.from_dict(old).condition == ()
     assert TrainConfig.from_dict(old).cond_sizes() is None
-    assert TrainConfig().condition == ("metre", "key", "chords")
+    assert TrainConfig().condition == ("metre", "key", "chords", "history")
     sizes = TrainConfig(condition=("chords", "key")).cond_sizes()
     assert list(sizes) == ["key_tonic", "key_mode", "chord_root", "chord_quality",
                            *(f"chord_tone_{pc}" for pc in range(12))]
@@ -177,7 +178,7 @@ def test_an_unknown_part_is_refused_by_train(tiny_corpus):
 def test_a_conditioned_model_saves_its_table_and_info_shows_it(steered, studio_models):
     assert steered.params["Wc0"].shape == (sum(steered.config.cond_sizes().values()), 64)
     shown = invoke("info", studio_models / "melody").output
-    assert "condition         metre, key, chords" in shown
+    assert "condition         metre, key, chords, history" in shown
 
 
 def test_evaluate_reports_chords_apart_and_labelled(studio_models, tiny_corpus, steered):
@@ -186,7 +187,7 @@ def test_evaluate_reports_chords_apart_and_labelled(studio_models, tiny_corpus, 
     assert result.chord_sources == {"inferred": result.pieces}
     assert result.model.nll != result.with_chords.nll
     text = invoke("evaluate", studio_models / "melody", tiny_corpus).output
-    assert "composer LSTM (metre, key from the files; chords hidden)" in text
+    assert "composer LSTM (metre, key from the files; history; chords hidden)" in text
     assert "NOT comparable" in text and "composer LSTM (chords)" in text
 
 
@@ -202,8 +203,9 @@ def test_sampling_feeds_the_features_training_feeds(name):
     ids = encoding.encode(piece)
     context, first_step = sample_context(encoding, chords="D G", primer=piece)
     assert first_step == 2  # the first note starts at beat 0.5, sixteenth step 2
-    expected = sequence_features(context, encoding, ids, first_step, PARTS)  # (L, F)
-    steering = Steering(encoding, context, PARTS, first_step=first_step)
+    parts = PARTS if name == "melody" else ("metre", "key", "chords")  # history: melody only
+    expected = sequence_features(context, encoding, ids, first_step, parts)  # (L, F)
+    steering = Steering(encoding, context, parts, first_step=first_step)
     opening = steering.opening(ids[None, :-3])  # all but the last 3 tokens
     np.testing.assert_array_equal(opening[:, 0], expected[: len(ids) - 4])
     for t in range(len(ids) - 4, len(ids) - 1):
@@ -336,7 +338,7 @@ def test_chord_guidance_pushes_the_logits_away_from_the_chordless_ones(steered):
     for weight in (0.0, 3.0):
         expected = np.argmax(with_chords + weight * (with_chords - without), axis=1)
         drawn = generate(steered, 1, 1, temperature=0, primer=primer, grammar=False,
-                         context=context, chord_weight=weight)
+                         context=context, chord_weight=weight, shape=False)
         assert drawn[0, -1] == expected[0]
 
 

@@ -78,7 +78,9 @@ def test_repeated_bars_are_counted_once_each():
     bar = [60, 62, 64, 65]
     notes = line(bar + [67] * 4 + bar + bar[:3] + [67], [1.0] * 16)
     found = structure_piece(Piece("x", notes))
-    assert (found.bars, found.repeated_bars) == (4, 1)  # bar 3 repeats bar 1; bar 4 differs
+    counts = found.repetition
+    assert (counts.bars, counts.repeated) == (4, 1)  # bar 3 repeats bar 1; bar 4 differs
+    assert (counts.distinct, counts.part_back_judged, counts.empty) == (3, 0, 0)
 
 
 def test_pooling_summary_and_distances():

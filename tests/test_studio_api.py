@@ -60,9 +60,9 @@ def test_models_are_listed_by_id_with_what_they_hear(client):
     melody = answer["models"][0]
     assert melody["encoding"] == "melody" and melody["parameters"] > 0
     assert melody["supports"] == {"metre": True, "key": True, "chords": True,
-                                  "scale_lock": True}
+                                  "scale_lock": True, "form": True}
     assert answer["models"][1]["supports"] == {"metre": False, "key": False, "chords": False,
-                                               "scale_lock": False}
+                                               "scale_lock": False, "form": False}
     assert answer["limits"]["max_bars"] == 64 and answer["audio"]["server"] is False
     assert "path" not in melody and "file" not in melody  # ids only, never paths
 

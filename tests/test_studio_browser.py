@@ -213,3 +213,31 @@ def test_upload_a_midi_file_as_the_primer(studio_without_audio, tmp_path):
     generate_and_wait(driver, takes_before=1)
     continued = service.store.get("t2")
     assert continued.primer_end == 6.0 and continued.end == 8.0 and str(continued.metre) == "2/4"
+
+
+def test_the_score_view_shows_the_take_as_staff_notation(studio_without_audio):
+    pytest.importorskip("verovio")
+    driver, service = studio_without_audio
+    driver.get_log("browser")  # what earlier tests left
+    fill(driver, "metre", "6/8")
+    fill(driver, "seed", "2")
+    fill(driver, "bars", "4")
+    generate_and_wait(driver)
+    assert driver.find_element(By.ID, "score-wrap").get_attribute("hidden") is not None
+    driver.find_element(By.ID, "view-score").click()
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
+        "const i = document.getElementById('score'); return !i.hidden && i.naturalWidth > 0"))
+    assert driver.find_element(By.ID, "roll-wrap").get_attribute("hidden") is not None
+    assert driver.find_element(By.ID, "view-score").get_attribute("aria-pressed") == "true"
+    take = service.store.get(driver.find_element(By.ID, "score").get_attribute("data-take"))
+    assert "<svg" in take.score_svg  # engraved once, kept with the take
+    generate_and_wait(driver, 1)  # a new take is engraved while the score is shown
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
+        "const i = document.getElementById('score');"
+        "return i.dataset.take === 't2' && !i.hidden && i.naturalWidth > 0"))
+    driver.find_element(By.TAG_NAME, "body").send_keys("s")  # S goes back to the roll
+    assert driver.find_element(By.ID, "roll-wrap").get_attribute("hidden") is None
+    abc = driver.execute_script(
+        "return fetch(document.getElementById('download-abc').href).then(r => r.text())")
+    assert abc.startswith("X:1\nT:Take 2\nM:6/8")
+    assert browser_errors(driver) == []

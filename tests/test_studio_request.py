@@ -6,7 +6,7 @@ import pytest
 
 from composer.music.notes import Note
 from composer.studio.catalog import Catalog
-from composer.studio.compose import Primer, compose, cut
+from composer.studio.compose import Primer, check_supported, compose, cut
 from composer.studio.conditioning import (
     Metre,
     parse_chords,
@@ -94,9 +94,17 @@ def body(**fields):
      "model 'a..b' is not an id: use a name from the list the studio gives, never a path"),
     ({"primer": "../t1"}, "primer",
      "primer '../t1' is not an id: use a name from the list the studio gives, never a path"),
+    ({"form": "XYZ"}, "form", "bad form 'XYZ': name the parts in the order they first appear, "
+                              "A, then B, ... (X where A comes next), e.g. AABB, ABAB, AABA"),
+    ({"form": 4}, "form", "form must be text, not 4"),
+    ({"part_bars": 0}, "part_bars", "part_bars must be in 1..64, not 0"),
+    ({"part_bars": 8, "bars": 4}, "part_bars",
+     "a part of 8 bars is longer than the take (4 bars)"),
+    ({"part_bars": 2, "form": "none"}, "part_bars",
+     "part_bars needs a form; leave it empty with form none"),
     ({"colour": "red"}, "colour", "unknown field 'colour'; the fields are model, bars, length, "
-                                  "metre, key, chords, scale_lock, temperature, top_p, seed, "
-                                  "qpm, program, primer"),
+                                  "metre, key, chords, scale_lock, form, part_bars, "
+                                  "temperature, top_p, seed, qpm, program, primer"),
 ])
 def test_each_bad_field_is_named_with_its_problem(fields, field, message):
     with pytest.raises(RequestError) as caught:
@@ -152,6 +160,31 @@ def test_a_continuation_starts_with_its_primer_and_ends_on_a_bar_line(models):
     assert (music.primer_end, music.end, music.metre, music.qpm) == (3.0, 9.0, Metre(3, 4), 90.0)
 
 
+def test_a_take_is_drawn_in_the_form_asked_for(models):
+    request = parse_take_request(body(bars=8, metre="2/4", form="abab", part_bars=2, seed=3))
+    music = compose(models["melody"], request, None, np.random.default_rng(3))
+    assert music.form.label == "ABAB, 8 bars"
+    assert [(mark.beat, mark.letter) for mark in music.parts] == [(0.0, "A"), (4.0, "B"),
+                                                                  (8.0, "A"), (12.0, "B")]
+    default = compose(models["melody"], parse_take_request(body(bars=16)), None,
+                      np.random.default_rng(3))
+    assert default.form.label == "AABB, 16 bars"  # what composer sample plays
+    assert compose(models["melody"], parse_take_request(body(bars=16, form="none")), None,
+                   np.random.default_rng(3)).form is None
+
+
+def test_a_form_is_refused_where_it_cannot_be_played(models):
+    primer = Primer("Take 1", [Note(0, 1, 62)], Metre(4, 4), 120.0)
+    with pytest.raises(RequestError, match="cannot continue a primer") as caught:
+        compose(models["melody"], parse_take_request(body(bars=4, form="AB")), primer,
+                np.random.default_rng(0))
+    assert caught.value.field == "form"
+    with pytest.raises(RequestError, match="cannot play a form") as caught:
+        check_supported(models["performance"], "performance",
+                        parse_take_request({"model": "performance", "form": "AABB"}))
+    assert caught.value.field == "form"
+
+
 def test_the_same_seed_gives_the_same_take(models):
     request = parse_take_request(body(bars=2))
     takes = [compose(models["melody"], request, None, np.random.default_rng(seed)).notes
@@ -166,9 +199,9 @@ def test_cut_drops_late_notes_and_shortens_long_ones():
 
 def test_the_controls_a_model_hears_follow_its_training_settings(models):
     assert supported_conditioning(models["melody"]) == {
-        "metre": True, "key": True, "chords": True, "scale_lock": True}
+        "metre": True, "key": True, "chords": True, "scale_lock": True, "form": True}
     assert supported_conditioning(models["performance"]) == {
-        "metre": False, "key": False, "chords": False, "scale_lock": False}
+        "metre": False, "key": False, "chords": False, "scale_lock": False, "form": False}
 
 
 # --- figures -------------------------------------------------------------------------

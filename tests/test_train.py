@@ -160,3 +160,52 @@ def test_data_folder_is_recorded_by_a_portable_name(tmp_path, monkeypatch):
     assert portable_name(tmp_path / "music" / "folk") == "music/folk"
     monkeypatch.chdir(tmp_path / "music" / "folk")
     assert portable_name(tmp_path / "music") == "music"  # outside: the folder's own name
+
+
+def test_validation_scores_what_score_model_scores(trained_dir, tiny_corpus):
+    """The validation shared among ranks (here one) is the held-out NLL as it always was:
+    every held-out piece, its metre and key, its chords hidden."""
+    from composer.data.contexts import ConditionFeatures
+    from composer.data.dataset import load_dataset
+    from composer.evaluation.scoring import score_model
+    from composer.music.conditioning import hide_chords
+    from composer.training.resume import load_resume as load_run
+    from composer.training.validation import validate
+
+    run = load_run(trained_dir)
+    config = run.config
+    dataset = load_dataset(tiny_corpus, run.encoding, transpose=config.transpose,
+                           val_fraction=config.val_fraction, seed=config.seed)
+    run.features = ConditionFeatures(dataset.store, run.encoding, config.condition)
+    result = validate(run, dataset, dataset.valid_rows)
+    hidden = [hide_chords(run.features.piece_features(r), config.condition)
+              for r in dataset.valid_rows.tolist()]
+    expected = score_model(run.params, dataset.valid, run.encoding.event_mask(),
+                           features=hidden, cond_sizes=config.cond_sizes())
+    assert result.pieces == result.held_out == len(dataset.valid_rows)
+    assert result.stderr == 0.0 and result.describe() == ""
+    assert result.scores.steps == expected.steps
+    assert result.scores.nll == pytest.approx(expected.nll, rel=1e-12)
+    assert result.scores.accuracy == expected.accuracy
+    assert run.progress.history[-1]["valid_nll"] == pytest.approx(expected.nll, rel=1e-12)
+
+
+def test_a_large_held_out_split_is_sampled_and_the_figure_given_its_error(tiny_corpus,
+                                                                          tmp_path):
+    lines = []
+    config = TrainConfig(**{**SMALL, "val_fraction": 0.3}, epochs=1, max_steps=4, val_pieces=4)
+    run = train(tiny_corpus, tmp_path, new_run(config), quiet=True, echo=lines.append)
+    epoch = run.progress.history[0]
+    assert epoch["valid_pieces"] == 4 and epoch["valid_stderr"] > 0
+    said = next(line for line in lines if line.startswith("epoch 1:"))
+    held_out = int(next(line for line in lines if "for validation" in line)
+                   .split(" for training, ")[1].split()[0])
+    assert f"valid {epoch['valid_nll']:.4f} +- {epoch['valid_stderr']:.4f} (4 of {held_out} " \
+           "pieces)" in said
+
+
+def test_runs_saved_before_the_validation_sample_score_every_piece():
+    assert TrainConfig.from_dict({}).val_pieces == 0  # as they did
+    assert TrainConfig().val_pieces == 1000
+    with pytest.raises(ValueError, match="val_pieces must be 0 or more, not -1"):
+        TrainConfig(val_pieces=-1).validate()

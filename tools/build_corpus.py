@@ -39,6 +39,10 @@ from pathlib import Path
 
 import mido
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # composer, from this checkout
+from composer.music.abc.repeats import play_order  # noqa: E402  (abc2midi's repeat rules)
+from composer.music.abc.tables import MAJOR_BY_SHARPS  # noqa: E402
+
 TICKS_PER_BEAT = 480
 DEFAULT_QPM = 120.0  # used when the ABC has no Q: field (almost all tunes)
 PROGRAM = 40  # General MIDI "Violin": both books are fiddle/pipe dance-tune collections
@@ -49,26 +53,6 @@ CHANNEL = 0
 # the tunes whose number N satisfies N % STRIDE == 1, i.e. 1, 4, 7, ... for STRIDE 3.
 DEFAULT_STRIDE = 3
 MAX_SLUG = 48
-
-# sharps in the key signature -> the major key's name, as mido spells key_signature
-MAJOR_BY_SHARPS = {
-    -7: "Cb",
-    -6: "Gb",
-    -5: "Db",
-    -4: "Ab",
-    -3: "Eb",
-    -2: "Bb",
-    -1: "F",
-    0: "C",
-    1: "G",
-    2: "D",
-    3: "A",
-    4: "E",
-    5: "B",
-    6: "F#",
-    7: "C#",
-}
-
 
 @dataclass(frozen=True)
 class Tune:
@@ -386,12 +370,10 @@ def _play_order(part) -> tuple[str, list[int] | None]:
     """The order in which the part's measures are played, with repeats played out.
 
     Returns ("expanded" | "no-repeats" | "written", measure indices or None = as written).
-    ABC conventions, as abc2midi plays them: ``:|`` goes back to the last ``|:``, or if
-    there is none since the last section end, to just after the previous ``:|`` or
-    ``||`` (or to the start); ``[1`` / ``[2`` endings are taken on the first / second
-    pass. music21's own Expander sends every such ``:|`` back to the very start, which
-    multiplies a many-part jig (O'Neill's 1046 became 50,000 notes). D.C., D.S. and Fine
-    are not followed."""
+    ABC conventions, as abc2midi plays them (composer.music.abc.repeats.play_order, which
+    composer's ABC reader shares), on music21's measures. music21's own Expander sends
+    every ``:|`` without a ``|:`` back to the very start, which multiplies a many-part jig
+    (O'Neill's 1046 became 50,000 notes). D.C., D.S. and Fine are not followed."""
     from music21 import bar, spanner, stream
 
     measures = list(part.getElementsByClass(stream.Measure))
@@ -423,28 +405,9 @@ def _play_order(part) -> tuple[str, list[int] | None]:
     if not any(starts) and not any(ends):
         return "no-repeats", None
 
-    order: list[int] = []
-    taken: set[int] = set()  # end repeats already jumped back from
-    start, explicit, pass_no, i = 0, False, 1, 0
-    while i < len(measures):
-        if len(order) > 4 * len(measures):
-            return "written", None
-        if pass_no > 1 and i > max(taken) and i not in endings:
-            pass_no, start, explicit = 1, i, False  # past the last ending: a new section
-        if starts[i] and pass_no == 1:
-            start, explicit = i, True
-        if i in endings and pass_no not in endings[i]:
-            i += 1
-            continue
-        order.append(i)
-        if ends[i] and i not in taken:
-            taken.add(i)
-            pass_no += 1
-            i = start
-            continue
-        if ends[i] or (section_end[i] and not explicit and pass_no == 1):
-            start, explicit = i + 1, False
-        i += 1
+    order = play_order(starts, ends, section_end, endings)
+    if order is None:
+        return "written", None
     return "expanded", order
 
 

@@ -8,7 +8,8 @@ shipped one), drives the page as a musician would and saves PNGs of 1400 x 900 p
 - docs/studio.png: a reel in 4/4, continued by a second take (the primer in blue),
   paused mid-way with the playhead and the sounding note lit;
 - docs/studio-jig.png: a jig in 6/8, D major, with its statistics;
-- docs/studio-chords.png: a melody over "Am F C G" in 4/4, the chords in the roll's ruler.
+- docs/studio-chords.png: a melody over "Am F C G" in 4/4, the chords in the roll's ruler;
+- docs/studio-score.png: the jig as a score (the Score view, engraved by Verovio).
 
 Needs the studio and test extras (selenium) and Debian's chromium and chromium-driver.
 """
@@ -73,6 +74,11 @@ def main() -> None:
         fill(driver, "bars", "16")
         take(driver, 1)
         driver.save_screenshot(str(args.out / "studio-jig.png"))
+        driver.find_element(By.ID, "view-score").click()
+        WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
+            "const i = document.getElementById('score'); return !i.hidden && i.naturalWidth"))
+        driver.save_screenshot(str(args.out / "studio-score.png"))
+        driver.find_element(By.ID, "view-roll").click()
         fill(driver, "metre", "4/4")
         fill(driver, "key", "G major")
         fill(driver, "seed", "7")
@@ -89,7 +95,8 @@ def main() -> None:
         fill(driver, "seed", "5")
         take(driver, 4)
         driver.save_screenshot(str(args.out / "studio-chords.png"))
-    print(f"wrote studio.png, studio-jig.png and studio-chords.png in {args.out}")
+    print(f"wrote studio.png, studio-jig.png, studio-score.png and studio-chords.png in "
+          f"{args.out}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ Library code raises ComposerError; every command turns it into one line
 click, and no library module imports it (tests/test_architecture.py checks both).
 """
 
-from composer.cli.main import main
+from composer.training.launch import share_cores
+
+share_cores()  # under mpiexec: each rank its share of the cores, set before NumPy loads
+
+from composer.cli.main import main  # noqa: E402
 
 __all__ = ["main"]

@@ -30,3 +30,28 @@ def reports_errors(command):
 def warn(message: str) -> None:
     """A warning line on stderr (skipped files and the like)."""
     click.echo(message, err=True)
+
+
+def require_path(path: Path, what: str = "file") -> None:
+    """A one-line error (exit 1) when `path` does not exist."""
+    if not path.exists():
+        raise click.ClickException(f"{path}: no such {what}")
+
+
+def output_path(source: Path, output: Path | None, suffix: str, overwrite: bool) -> Path:
+    """Where to write: `output`, refused if it exists; else SOURCE.suffix or a free name."""
+    if output is not None and output.resolve() == source.resolve():
+        raise click.ClickException(f"{output} is the input file; choose another name with -o")
+    if output is not None:
+        if output.exists() and not overwrite:
+            raise click.ClickException(
+                f"{output} already exists; choose another name with -o, or pass --overwrite"
+            )
+        return output
+    from composer.listen.render import free_path
+
+    wanted = source.with_suffix(suffix)
+    chosen = wanted if overwrite else free_path(wanted)
+    if chosen != wanted:
+        click.echo(f"{wanted} already exists; writing {chosen} instead")
+    return chosen

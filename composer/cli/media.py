@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from composer.cli.common import reports_errors
+from composer.cli.common import output_path, reports_errors, require_path
 from composer.listen.plot import plot_piano_roll, require_matplotlib
 from composer.listen.render import (
     DEFAULT_GAIN,
@@ -20,7 +20,6 @@ from composer.listen.render import (
     SAMPLE_RATES,
     SOUNDFONT_ENV,
     SOUNDFONT_PLACES,
-    free_path,
     render_wav,
     wav_info,
 )
@@ -28,6 +27,7 @@ from composer.music import stats as st
 from composer.music import structure as sx
 from composer.music import texture as tx
 from composer.music.chords import parse_progression
+from composer.music.keys import parse_key
 from composer.music.meter import parse_meter
 
 FILE = click.Path(path_type=Path, dir_okay=False)
@@ -35,29 +35,6 @@ FILE = click.Path(path_type=Path, dir_okay=False)
 
 def _warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
-
-
-def _require(path: Path, what: str = "file") -> None:
-    """A one-line error (exit 1) when `path` does not exist."""
-    if not path.exists():
-        raise click.ClickException(f"{path}: no such {what}")
-
-
-def _output_path(source: Path, output: Path | None, suffix: str, overwrite: bool) -> Path:
-    """Where to write: `output`, refused if it exists; else SOURCE.suffix or a free name."""
-    if output is not None and output.resolve() == source.resolve():
-        raise click.ClickException(f"{output} is the input file; choose another name with -o")
-    if output is not None:
-        if output.exists() and not overwrite:
-            raise click.ClickException(
-                f"{output} already exists; choose another name with -o, or pass --overwrite"
-            )
-        return output
-    wanted = source.with_suffix(suffix)
-    chosen = wanted if overwrite else free_path(wanted)
-    if chosen != wanted:
-        click.echo(f"{wanted} already exists; writing {chosen} instead")
-    return chosen
 
 
 @click.command()
@@ -92,8 +69,8 @@ def render(midi_file, output, soundfont, gain, sample_rate, overwrite):
     goes next to the MIDI file; an existing file is never overwritten
     silently (a free name such as song-1.wav is picked and reported).
     """
-    _require(midi_file)
-    wav = _output_path(midi_file, output, ".wav", overwrite)
+    require_path(midi_file)
+    wav = output_path(midi_file, output, ".wav", overwrite)
     render_wav(
         midi_file, wav, gain=gain, soundfont=soundfont, sample_rate=sample_rate,
         overwrite=overwrite, warn=_warn,
@@ -116,13 +93,13 @@ def plot(midi_file, output, overwrite, estimate_phase):
 
     Needs matplotlib: pip install 'numpy-lstm-composer[plot]'.
     """
+    from composer.music.files import read_music
     from composer.music.meter import meter_map
-    from composer.music.midi import read_midi
 
     require_matplotlib()
-    _require(midi_file)
-    pieces = read_midi(midi_file)
-    png = _output_path(midi_file, output, ".png", overwrite)
+    require_path(midi_file)
+    pieces = read_music(midi_file)
+    png = output_path(midi_file, output, ".png", overwrite)
     if len(pieces) > 1:
         click.echo(f"{midi_file} holds {len(pieces)} songs; drawing the first")
     bars = meter_map(pieces[0]) if estimate_phase else None
@@ -131,14 +108,14 @@ def plot(midi_file, output, overwrite, estimate_phase):
 
 
 def _load(path: Path) -> list:
-    """The pieces of a MIDI file, or of every MIDI file in a folder."""
+    """The pieces of a MIDI or ABC file, or of every such file in a folder."""
     if path.is_dir():
         from composer.data.corpus import load_pieces
 
         return load_pieces(path, warn=_warn)
-    from composer.music.midi import read_midi
+    from composer.music.files import read_music
 
-    return read_midi(path)
+    return read_music(path)
 
 
 def _column_names(path: Path, reference: Path) -> tuple[str, str]:
@@ -154,7 +131,8 @@ def _column_names(path: Path, reference: Path) -> tuple[str, str]:
     "reference",
     type=click.Path(path_type=Path),
     metavar="DATA_DIR",
-    help="reference corpus (a folder of MIDI files) to print side by side, with distances",
+    help="reference corpus (a folder of MIDI or ABC files) to print side by side, with "
+         "distances",
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 @click.option("--meter", metavar="N/D",
@@ -162,27 +140,34 @@ def _column_names(path: Path, reference: Path) -> tuple[str, str]:
 @click.option("--chords", "progression", metavar="CHORDS",
               help='judge PATH\'s on-beat notes against this progression, one chord a bar '
                    'unless durations are given: "Am F C G", "Am:2 F C:0.5 G:0.5"')
+@click.option("--key", metavar="KEY",
+              help="judge PATH's notes and endings against this key, e.g. 'D major' "
+                   "[default: each piece's own]")
 @click.option("--estimate-phase", is_flag=True,
               help="estimate where PATH's bars start (pickups) instead of reading them as "
                    "written; a reference's are always estimated")
 @reports_errors
-def stats(path, reference, as_json, meter, progression, estimate_phase):
+def stats(path, reference, as_json, meter, progression, key, estimate_phase):
     """Musical statistics of a MIDI file or a folder of them.
 
     Note density, pitch range, pitch-class and interval histograms, share of
     notes in the estimated key, excessive repeats and resolved leaps of the
     top line; the texture: notes sounding at once and note lengths; then where
     melody notes start in the bar (per metre), on-beat notes on chord tones,
-    notes in key and repeated bars. `composer.music.stats`, `composer.music.texture`
-    and `composer.music.structure` document every definition.
+    notes in key; then form: repeated bars, bars equal to the bar a part back, distinct
+    and empty bars, self-similarity and endings on the tonic. `composer.music.stats`,
+    `composer.music.texture`, `composer.music.structure` and `composer.music.repetition`
+    document every definition.
     """
     settings = {"meter": parse_meter(meter) if meter else None, "chords": progression,
-                "estimate": estimate_phase}
+                "estimate": estimate_phase, "key": key}
     if progression is not None:
         parse_progression(progression)  # a bad progression stops before any work
-    _require(path, "file or folder")
+    if key is not None:
+        parse_key(key)  # likewise a bad key
+    require_path(path, "file or folder")
     if reference is not None:
-        _require(reference, "file or folder")
+        require_path(reference, "file or folder")
     ours = _figures(_load(path), settings)
     report = {"path": str(path), "summary": ours["summary"], "structure": ours["structure"]}
     columns, forms = {str(path): ours["summary"]}, {str(path): ours["structure"]}

@@ -17,7 +17,7 @@ from composer.cli.common import EXISTING_DIR, reports_errors, warn
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
 @reports_errors
 def evaluate(model_path, data_dir, as_json):
-    """Score MODEL on the MIDI files under DATA_DIR, next to an n-gram baseline.
+    """Score MODEL on the MIDI and ABC files under DATA_DIR, next to an n-gram baseline.
 
     Prints the NLL per step in nats and bits, perplexity, accuracy and event
     accuracy (steps whose true token starts a note) of the model and of an
@@ -50,12 +50,16 @@ def evaluate(model_path, data_dir, as_json):
 
 
 def _heard(condition) -> str:
-    """" (metre, key from the files; chords hidden)" for a conditioned model, else ""."""
+    """" (metre, key from the files; history; chords hidden)" for a conditioned model, else
+    "": what the comparable score heard (composer.evaluation.evaluate)."""
     if not condition:
         return ""
-    shown = [part for part in condition if part != "chords"]
-    hidden = "; chords hidden" if "chords" in condition else ""
-    return f" ({', '.join(shown) or 'nothing'} from the files{hidden})"
+    shown = [part for part in condition if part in ("metre", "key")]
+    heard = [f"{', '.join(shown)} from the files"] if shown else []
+    heard += ["history" for part in condition if part == "history"]
+    heard += ["form, the end hidden" for part in condition if part == "form"]
+    heard += ["chords hidden" for part in condition if part == "chords"]
+    return f" ({'; '.join(heard)})"
 
 
 @click.command()

@@ -12,6 +12,7 @@ from composer.constants import CHORD_WEIGHT, DEFAULT_PROGRAM, DEFAULT_QPM
 from composer.errors import ComposerError
 
 MAX_SAMPLE_TOKENS = 100_000  # tokens one sample may take to fill --bars
+SUFFIXES = {"midi": ".mid", "abc": ".abc", "musicxml": ".musicxml"}  # --format -> suffix
 
 
 def _checked(what):
@@ -19,13 +20,15 @@ def _checked(what):
     (a bad value is a usage error naming it) and passes the text on."""
     def check(ctx, param, value):
         from composer.music.chords import parse_progression
+        from composer.music.form import parse_form
         from composer.music.keys import parse_key
         from composer.music.meter import parse_meter
 
-        if value is None:
-            return None
+        if value is None or (what == "form" and value.strip().lower() in ("none", "auto")):
+            return None if value is None or value.strip().lower() == "auto" else "none"
         try:
-            {"meter": parse_meter, "key": parse_key, "chords": parse_progression}[what](value)
+            {"meter": parse_meter, "key": parse_key, "chords": parse_progression,
+             "form": parse_form}[what](value)
         except ComposerError as error:
             raise click.BadParameter(str(error)) from None
         return value
@@ -68,8 +71,16 @@ def _checked(what):
                    "chords)")
 @click.option("--scale-lock", is_flag=True,
               help="draw only notes of the key's scale")
+@click.option("--form", callback=_checked("form"), metavar="FORM", default=None,
+              help="the tune's parts in playing order, e.g. AABB, ABAB, AABA, AB, or none: a "
+                   "part played again replays its first time but for its last bar or two "
+                   "(first and second endings), each part ends on a cadence and the piece on "
+                   "the tonic [default: AABB from 8 bars on; melody models]")
+@click.option("--part-bars", type=click.IntRange(1, 1000), default=None,
+              help="bars in a part [default: 8, fewer where the form would not fit once]")
 @click.option("--primer", type=MIDI_FILE, default=None,
-              help="a MIDI file whose notes open every sample")
+              help="a MIDI or ABC file whose notes open every sample (an ABC file's "
+                   "first tune)")
 @click.option("--seed", type=int, default=None, help="random seed for reproducible samples")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("samples"),
               show_default=True, help="a folder (files sample-001.mid, ...) or a .mid file; "
@@ -78,6 +89,10 @@ def _checked(what):
               help="tempo in quarter notes per minute [default: the primer's, else 120]")
 @click.option("--program", type=click.IntRange(0, 127), default=DEFAULT_PROGRAM,
               show_default=True, help="General MIDI program (0 = piano, 40 = violin)")
+@click.option("--format", "fmt", type=click.Choice(["midi", "abc", "musicxml"]), default="midi",
+              show_default=True,
+              help="what to write: MIDI files, ABC notation (sample-001.abc: to read, play or "
+                   "post) or MusicXML (for notation programs)")
 @click.option("--wav", is_flag=True, help="also render each sample to .wav with FluidSynth")
 @click.option("--grammar/--no-grammar", default=True, show_default=True,
               help="draw only tokens that can follow (a NOTE_OFF of a sounding pitch, a HOLD "
@@ -98,9 +113,10 @@ def _checked(what):
                    "replaces --program), e.g. 52,52,52,52")
 @reports_errors
 def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key, chords,
-           chord_weight, scale_lock, primer, seed, out, qpm, program, wav, grammar, max_note_beats,
-           max_voices, voices, programs):
-    """Write new music from a trained model as MIDI files, and print their paths.
+           chord_weight, scale_lock, form, part_bars, primer, seed, out, qpm, program, fmt,
+           wav, grammar, max_note_beats, max_voices, voices, programs):
+    """Write new music from a trained model as MIDI files (or ABC, MusicXML), and print
+    their paths.
 
     A model trained with conditioning (composer info shows it) follows --meter, --key and
     --chords; the files carry the time and key signatures and the chords either way.
@@ -110,12 +126,18 @@ def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key,
 
     voice_programs = _voice_programs(voices, programs, program)
     _check_combinations(grammar, max_note_beats, max_voices, bars)
+    _check_form(form, part_bars, bars, primer)
+    if wav and fmt != "midi":
+        raise click.UsageError("--wav renders MIDI; drop --wav or use --format midi")
     trained = load_model(model_path or default_model_path())
     _warn_unheard(trained, meter=meter, key=key, chords=chords)
     primer_piece, primer_ids = _read_primer(primer, trained.encoding)
-    paths = output_paths(out, num)
+    paths = output_paths(out, num, SUFFIXES[fmt])
     rng = np.random.default_rng(seed)
     contexts = _contexts(trained, num, rng, primer_piece, meter=meter, key=key, chords=chords)
+    if primer_ids is None:
+        contexts = _planned(trained, contexts, rng, form=form, part_bars=part_bars, bars=bars,
+                            tokens=length + 1)
     cap = None if max_note_beats is None else max(
         1, round(max_note_beats * trained.encoding.steps_per_quarter))
     settings = dict(temperature=temperature, top_k=top_k, top_p=top_p, grammar=grammar,
@@ -132,7 +154,7 @@ def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key,
                    for context, first_step in contexts]
     signature_qpm = qpm or (primer_piece.qpm if primer_piece else DEFAULT_QPM)
     for path, notes, (context, _) in zip(paths, samples, contexts, strict=True):
-        _write_sample(path, notes, signature_qpm, context, program, voice_programs)
+        _write_sample(path, notes, signature_qpm, context, program, voice_programs, fmt)
         click.echo(str(path))
         if wav:
             _render(path)
@@ -157,6 +179,44 @@ def _contexts(trained, num, rng, primer_piece, *, meter, key, chords) -> list:
         pairs = "; ".join(f"{_meter_text(c)}, {c.keys[0][1].name}" for c, _ in contexts)
         warn(f"metre and key: {pairs} ({'; '.join(how)}; --meter and --key choose)")
     return contexts
+
+
+def _check_form(form, part_bars, bars, primer):
+    """UsageError for a form that cannot be played (before any work)."""
+    explicit = form not in (None, "none")
+    if primer is not None and (explicit or part_bars is not None):
+        raise click.UsageError("--form and --part-bars shape a tune from its start: they "
+                               "cannot continue a --primer")
+    if part_bars is not None and bars is not None and part_bars > bars:
+        raise click.UsageError(f"--part-bars {part_bars} is longer than the piece (--bars "
+                               f"{bars})")
+    if form == "none" and part_bars is not None:
+        raise click.UsageError("--part-bars needs a form; drop --form none")
+
+
+def _planned(trained, contexts, rng, *, form, part_bars, bars, tokens) -> list:
+    """The contexts with the form plan of each sample (composer.music.form.sample_plan);
+    none for a model that does not draw a token per grid step."""
+    from dataclasses import replace
+
+    from composer.errors import MusicError
+    from composer.music.form import sample_plan
+    from composer.music.meter import bar_steps
+
+    if trained.encoding.name != "melody":
+        if form not in (None, "none") or part_bars is not None:
+            raise click.UsageError("--form and --part-bars need a melody model (a token per "
+                                   f"grid step); this one is {trained.encoding.name}")
+        return contexts
+    planned = []
+    for context, first_step in contexts:
+        length = bars or tokens / bar_steps(context.meter.first, context.steps_per_quarter)
+        try:
+            plan = sample_plan(form, part_bars, length, rng)
+        except MusicError as error:
+            raise click.UsageError(str(error)) from None
+        planned.append((replace(context, form=plan), first_step))
+    return planned
 
 
 def _meter_text(context) -> str:
@@ -247,18 +307,19 @@ def _voice_programs(voices, programs, program):
 
 def _read_primer(primer, encoding):
     """(piece or None, token ids or None) of the primer file."""
-    from composer.music.midi import read_midi
+    from composer.music.files import read_music
 
     if primer is None:
         return None, None
-    piece = read_midi(primer)[0]
+    piece = read_music(primer)[0]
     ids = encoding.encode(piece)
     if not len(ids):
         raise ComposerError(f"{primer}: no notes the {encoding.name} encoding can use")
     return piece, ids
 
 
-def _write_sample(path, notes, qpm, context, program, voice_programs):
+def _write_sample(path, notes, qpm, context, program, voice_programs, fmt="midi"):
+    from composer.generation.shaping import part_marks
     from composer.music.keys import key_signature
     from composer.music.midi import write_midi
     from composer.music.notes import ChordSymbol
@@ -266,16 +327,35 @@ def _write_sample(path, notes, qpm, context, program, voice_programs):
 
     path.parent.mkdir(parents=True, exist_ok=True)
     marks = dict(qpm=qpm, time_signatures=context.meter.changes,
-                 key_signatures=[key_signature(key, beat) for beat, key in context.keys])
+                 key_signatures=[key_signature(key, beat) for beat, key in context.keys],
+                 parts=part_marks(context))
     if context.chord_source in ("given", "file"):
         end = max((n.end for n in notes), default=0.0)
         marks["chords"] = [ChordSymbol(beat, chord.symbol) for beat, chord in context.chords
                            if beat < end - 1e-9]
-    if voice_programs is None:
+    if voice_programs is not None:
+        notes = assign_voices(notes, len(voice_programs), voice_programs)
+    if fmt != "midi":
+        _write_notation(path, notes, marks, context, fmt)
+    elif voice_programs is None:
         write_midi(path, notes, program=program, **marks)
-        return
-    notes = assign_voices(notes, len(voice_programs), voice_programs)
-    write_midi(path, notes, by_voice=True, **marks)
+    else:
+        write_midi(path, notes, by_voice=True, **marks)
+
+
+def _write_notation(path, notes, marks, context, fmt):
+    """A sample as ABC or MusicXML, laid out in its context's bars (the pickup) and keys."""
+    from composer.cli.notation import notation_text
+    from composer.music.notes import Piece
+
+    first = context.meter.changes[0]
+    piece = Piece(path.stem, notes, qpm=marks["qpm"],
+                  time_signature=(first.numerator, first.denominator),
+                  time_signatures=list(marks["time_signatures"]),
+                  key_signatures=marks["key_signatures"], chords=marks.get("chords", []),
+                  parts=list(marks["parts"]))
+    text = notation_text(piece, fmt, path.stem, meter=context.meter, keys=context.keys)
+    path.write_text(text, encoding="utf-8")
 
 
 def _render(path):

@@ -41,8 +41,9 @@ TRAIN_OPTIONS = [  # (option, TrainConfig field, type, help)
      "grid steps per quarter note (4 = sixteenth notes; 12 also keeps triplets)"),
     ("--condition", "condition", ConditionParts(),
      "what the model hears besides the notes: metre (position in the bar, time signature), "
-     "key, chords (the file's chord symbols, else inferred per bar), comma-separated, "
-     "or none"),
+     "key, chords (the file's chord symbols, else inferred per bar), history (what sounded "
+     "1, 2 and 8 bars before; melody only), form (the part, the bars to the end), "
+     "comma-separated, or none; the performance encoding's default leaves history out"),
     ("--chord-dropout", "chord_dropout", click.FloatRange(0, 1),
      "share of pieces (per epoch and transposition) trained with their chords hidden, so "
      "the model also plays without chords"),
@@ -65,6 +66,9 @@ TRAIN_OPTIONS = [  # (option, TrainConfig field, type, help)
      "also train on every transposition by up to this many semitones"),
     ("--val-fraction", "val_fraction", click.FloatRange(0, 1, min_open=True, max_open=True),
      "share of pieces held out for validation"),
+    ("--val-pieces", "val_pieces", click.IntRange(0),
+     "score at most this many held-out pieces after each epoch (a sample drawn from the "
+     "seed, its NLL given with a standard error; 0 = all)"),
     ("--patience", "patience", click.IntRange(1), "epochs without progress before stopping"),
     ("--seed", "seed", int, "random seed: the same seed gives the same run"),
 ]
@@ -89,7 +93,7 @@ def train_options(command):
 @click.option("--quiet", is_flag=True, help="no progress bars or per-epoch lines")
 @reports_errors
 def train(data_dir, out, resume, quiet, **settings):
-    """Train a model on the MIDI files under DATA_DIR (searched recursively).
+    """Train a model on the MIDI and ABC files under DATA_DIR (searched recursively).
 
     Writes OUT/model.npz (the best weights, by validation NLL), OUT/checkpoint.npz
     (everything --resume needs) and OUT/loss.png. Ctrl-C stops after the current
@@ -97,22 +101,27 @@ def train(data_dir, out, resume, quiet, **settings):
     """
     from composer.training.train import TrainingInterrupted
     from composer.training.train import train as run_training
+    from composer.training.world import current_world
 
+    world = current_world()  # several MPI ranks under mpiexec or srun, else this process
     given = {name: value for name, value in settings.items() if value is not None}
-    run, out = _start_run(given, out, resume)
-    echo = (lambda message: None) if quiet else click.echo
+    run, out = _start_run(given, out, resume, world)
+    says = world.is_root  # rank 0 alone prints
+    echo = (lambda message: None) if quiet or not says else click.echo
     started = time.perf_counter()
     try:
         run_training(data_dir, out, run, quiet=quiet, echo=echo)
     except TrainingInterrupted as stopped:
-        click.echo(f"\n{stopped}".replace("DATA_DIR", str(data_dir)), err=True)
+        if says:
+            click.echo(f"\n{stopped}".replace("DATA_DIR", str(data_dir)), err=True)
         sys.exit(130)
     best = run.progress.best_nll
-    click.echo(f"done in {time.perf_counter() - started:.0f} s: best validation NLL "
-               f"{best:.4f} nats/step; model saved in {out / checkpoint.MODEL_FILE}")
+    if says:
+        click.echo(f"done in {time.perf_counter() - started:.0f} s: best validation NLL "
+                   f"{best:.4f} nats/step; model saved in {out / checkpoint.MODEL_FILE}")
 
 
-def _start_run(given, out, resume):
+def _start_run(given, out, resume, world):
     """(run, out folder): a resumed run, or a new one after checking the options."""
     from composer.training.train import load_resume, new_run
 
@@ -121,17 +130,20 @@ def _start_run(given, out, resume):
             options = ["--out"] * (out is not None) + [_option_name(n) for n in given]
             raise click.UsageError(f"--resume continues with the saved settings; drop "
                                    f"{', '.join(options)}")
-        return load_resume(resume), resume
+        return load_resume(resume, world), resume
     config = TrainConfig(**given)
+    if "condition" not in given and config.encoding != "melody":  # history: melody only
+        config.condition = tuple(p for p in config.condition if p != "history")
     if "clip_value" in given and "clip_norm" in given:
         raise click.UsageError("give --clip-norm or --clip-value, not both")
     if "clip_value" in given:
         config.clip_norm = 0.0  # the course's clip replaces the default norm clipping
     config.validate()
-    out = out or MODELS_DIR / time.strftime("run-%Y%m%d-%H%M%S")
+    # the ranks' clocks may tick apart: the folder is named by rank 0
+    out = out or world.broadcast(MODELS_DIR / time.strftime("run-%Y%m%d-%H%M%S"))
     if any((out / name).exists() for name in (checkpoint.MODEL_FILE, checkpoint.RESUME_FILE)):
         raise ComposerError(f"{out} already holds a model; use --resume {out} or another --out")
-    return new_run(config), out
+    return new_run(config, world), out
 
 
 def _option_name(field_name):

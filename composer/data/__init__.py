@@ -1,1 +1,2 @@
-"""The data pipeline: a folder of MIDI files to cached token sequences and training windows."""
+"""The data pipeline: a folder of MIDI and ABC files to cached token sequences and training
+windows."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 6  # bump when the cache layout or the meaning of its contents changes
+FORMAT_VERSION = 7  # bump when the cache layout or the meaning of its contents changes
 CHECKSUM_KEY = "checksum"  # the array of a checked .npz that holds its checksum
 
 

@@ -1,14 +1,17 @@
-"""A folder of MIDI files as parsed pieces: scan, parse in parallel, cache the notes.
+"""A folder of MIDI and ABC files as parsed pieces: scan, parse in parallel, cache the notes.
 
-1. Scan: every file under the folder (recursively) whose name ends in .mid or
-   .midi, in any case, sorted by relative path, with a hash of its contents.
+1. Scan: every file under the folder (recursively) whose name ends in .mid, .midi or
+   .abc, in any case, sorted by relative path, with a hash of its contents.
 2. Work by shard (composer.data.shards): the files are grouped by a hash of their
    relative path; a shard's job parses the files whose hash its notes cache does not
    know and rewrites that shard alone. Jobs run in worker processes when more than
    PARALLEL_MIN_FILES files need work, a shard per task, so each worker holds one
    shard's notes at a time.
-3. Parse: `composer.music.midi.read_midi` on each file. A file that fails is
-   reported once through `warn` ("skipped PATH: problem") and left out.
+3. Parse: `composer.music.midi.read_midi` on each MIDI file, and
+   `composer.music.abc.read_abc_book` on each ABC file (a piece per X: tune). A file
+   that fails is reported once through `warn` ("skipped PATH: problem") and left out; so
+   is each tune of an ABC file that cannot be read ("skipped PATH: X:12, line 40: ..."),
+   while the file's other tunes are used.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ from composer.data.shards import (
     to_piece,
     write_shard,
 )
-from composer.errors import DataError, MidiError
+from composer.errors import AbcError, DataError, MidiError
 from composer.music.encoding import note_arrays
 from composer.music.notes import Piece, piece_metadata
 
 MIDI_SUFFIXES = (".mid", ".midi")  # compared in lower case
+ABC_SUFFIXES = (".abc",)
+MUSIC_SUFFIXES = MIDI_SUFFIXES + ABC_SUFFIXES
 PARALLEL_MIN_FILES = 64  # work in worker processes only above this many files
 MAX_WORKERS = 4  # worker processes at most, when `workers` is not given
 
@@ -52,7 +57,7 @@ Warn = Callable[[str], None]
 
 @dataclass
 class Scan:
-    """The MIDI files under a folder, sorted by relative path."""
+    """The music files under a folder, sorted by relative path."""
 
     folder: str
     paths: list[str]
@@ -82,20 +87,22 @@ def load_pieces(folder, *, warn: Warn | None = None, cache_dir=None,
     check_workers(workers)
     found = scan(folder)
     parsed = parse_corpus(found, resolve_cache_dir(cache_dir), workers, progress)
-    report(folder, {f.rel: f.problem for f in parsed if f.problem}, warn or warn_stderr)
+    report(folder, {f.rel: f.problem for f in parsed if f.problem}, warn or warn_stderr,
+           {f.rel: f.tune_problems for f in parsed if f.tune_problems})
     pieces = [to_piece(p) for f in parsed if not f.problem for p in f.pieces]
     if not pieces:
         raise DataError(nothing_usable(folder, len(parsed), Counter(f.problem for f in parsed)))
     return pieces
 
 
-def find_midi_files(folder) -> list[Path]:
-    """MIDI files under `folder`, recursively, sorted by relative path; DataError if none."""
-    return [Path(path) for _, path in _midi_files(folder)]
+def find_music_files(folder) -> list[Path]:
+    """MIDI and ABC files under `folder`, recursively, sorted by relative path; DataError
+    if none."""
+    return [Path(path) for _, path in _music_files(folder)]
 
 
-def _midi_files(folder) -> list[tuple[str, str]]:
-    """(relative path with "/", path) of the MIDI files under `folder`, sorted; DataError
+def _music_files(folder) -> list[tuple[str, str]]:
+    """(relative path with "/", path) of the music files under `folder`, sorted; DataError
     if there are none. Like os.walk: symbolic links to folders are not followed, folders
     that cannot be read are passed over."""
     root = Path(folder)
@@ -111,12 +118,12 @@ def _midi_files(folder) -> list[tuple[str, str]]:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
                         todo.append((prefix + entry.name + "/", entry.path))
-                    elif entry.name.lower().endswith(MIDI_SUFFIXES) and entry.is_file():
+                    elif entry.name.lower().endswith(MUSIC_SUFFIXES) and entry.is_file():
                         found.append((prefix + entry.name, entry.path))
         except OSError:
             continue
     if not found:
-        raise DataError(f"no MIDI files (.mid, .midi) found in {folder}")
+        raise DataError(f"no MIDI or ABC files (.mid, .midi, .abc) found in {folder}")
     return sorted(found)
 
 
@@ -130,9 +137,13 @@ def warn_stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def report(folder, problems: dict[str, str], warn: Warn) -> None:
-    for rel in sorted(problems):
-        warn(f"skipped {Path(folder, rel)}: {problems[rel]}")
+def report(folder, problems: dict[str, str], warn: Warn,
+           tune_problems: dict[str, list[str]] | None = None) -> None:
+    """One line per file that was left out, and per tune left out of a file."""
+    lines = [(rel, problem) for rel, problem in problems.items()]
+    lines += [(rel, problem) for rel, found in (tune_problems or {}).items() for problem in found]
+    for rel, problem in sorted(lines, key=lambda line: line[0]):
+        warn(f"skipped {Path(folder, rel)}: {problem}")
 
 
 def describe_problems(counts: dict[str, int], template: str = "{}") -> str:
@@ -153,12 +164,12 @@ def _files(count: int) -> str:
 def nothing_usable(folder, found: int, problems) -> str:
     """The error text for a folder none of whose `found` files could be used."""
     why = describe_problems(dict(problems))
-    return f"none of the {found} MIDI files in {folder} could be used: {why}"
+    return f"none of the {found} music files in {folder} could be used: {why}"
 
 
 def scan(folder) -> Scan:
-    """The MIDI files under `folder` with their relative paths and content hashes."""
-    files = _midi_files(folder)
+    """The music files under `folder` with their relative paths and content hashes."""
+    files = _music_files(folder)
     return Scan(str(folder), [path for _, path in files], [rel for rel, _ in files],
                 [_digest(path) for _, path in files])
 
@@ -250,11 +261,17 @@ def _worker_count(workers: int | None, work: int) -> int:
 
 def _parse_file(path: str, rel: str, digest: str) -> ParsedFile:
     """One file's pieces as columns, or the problem that stopped it."""
+    from composer.music.abc import read_abc_book
     from composer.music.midi import read_midi  # the only module that knows mido
 
+    tune_problems: list[str] = []
     try:
-        pieces = read_midi(path)
-    except MidiError as error:
+        if rel.lower().endswith(ABC_SUFFIXES):
+            book = read_abc_book(path)
+            pieces, tune_problems = book.pieces, book.problems
+        else:
+            pieces = read_midi(path)
+    except (MidiError, AbcError) as error:
         return ParsedFile(rel, digest, error.problem or "unreadable", [])
     parsed = []
     for k, piece in enumerate(pieces):
@@ -266,4 +283,7 @@ def _parse_file(path: str, rel: str, digest: str) -> ParsedFile:
         meta = json.dumps(meta, separators=(",", ":"))
         parsed.append(ParsedPiece(rel + suffix, meta, note_arrays(piece.notes)))
     parsed = [p for p in parsed if p.cols["pitch"].size]
-    return ParsedFile(rel, digest, "" if parsed else "no notes", parsed)
+    if not parsed and len(tune_problems) == 1:  # its one tune: said once, as the file's
+        return ParsedFile(rel, digest, tune_problems[0], [])
+    problem = "" if parsed else "no tune could be read" if tune_problems else "no notes"
+    return ParsedFile(rel, digest, problem, parsed, tune_problems)

@@ -1,8 +1,8 @@
-"""A folder of MIDI files as token sequences: encode, split, transpose on the fly, cache.
+"""A folder of MIDI and ABC files as token sequences: encode, split, transpose on the fly.
 
 The path from files to training windows:
 
-1. Scan and parse (composer.data.corpus): every .mid/.midi file under the folder,
+1. Scan and parse (composer.data.corpus): every .mid/.midi/.abc file under the folder,
    sorted by relative path, parsed in worker processes when there are many; the
    notes are cached in shards, so a changed file is the only one parsed again. A
    file that fails is reported once through `warn` ("skipped PATH: problem").
@@ -53,9 +53,10 @@ class CorpusSummary:
     """What a corpus folder gave: files, pieces, steps (tokens) and vocabulary use."""
 
     folder: str
-    files_found: int  # MIDI files under the folder
+    files_found: int  # MIDI and ABC files under the folder
     files_used: int  # files with at least one usable piece
     skipped: dict[str, int] = field(default_factory=dict)  # problem -> number of files
+    tunes_skipped: int = 0  # tunes left out of ABC files whose other tunes are used
     pieces: int = 0  # usable pieces (before transposition)
     steps: int = 0  # tokens in those pieces
     train_pieces: int = 0  # pieces in the training part (before transposition)
@@ -72,8 +73,10 @@ class CorpusSummary:
         return self.files_found - self.files_used
 
     def __str__(self) -> str:
-        lines = [f"{self.folder}: {self.files_found:,} MIDI files, {self.files_used:,} used, "
-                 f"{self.files_skipped:,} skipped{describe_problems(self.skipped, ' ({})')}",
+        tunes = f"; {self.tunes_skipped:,} tunes skipped in them" if self.tunes_skipped else ""
+        lines = [f"{self.folder}: {self.files_found:,} music files, {self.files_used:,} used, "
+                 f"{self.files_skipped:,} skipped{describe_problems(self.skipped, ' ({})')}"
+                 + tunes,
                  f"{self.pieces:,} pieces, {self.steps:,} steps: "
                  f"{self.train_pieces:,} for training, {self.valid_pieces:,} for validation "
                  f"({self.valid_steps:,} steps)"]
@@ -118,6 +121,7 @@ class Dataset:
     shifts: tuple[int, ...]  # training shifts in epoch order: 0, +1, -1, +2, -2, ...
     tables: np.ndarray  # (len(shifts), V) token ids moved by each shift (the store's type)
     summary: CorpusSummary
+    store_info: dict = field(default_factory=dict)  # the store's info (split_store's input)
 
     @property
     def train(self) -> Pieces:
@@ -173,12 +177,12 @@ class Dataset:
 def load_dataset(folder, encoding: Encoding, *, transpose: int = 0, val_fraction: float = 0.1,
                  seed: int = 0, warn: Warn | None = None, cache_dir=None,
                  workers: int | None = None, progress: bool = False) -> Dataset:
-    """Encode every MIDI file under `folder` (see the module docstring for the steps)."""
+    """Encode every MIDI and ABC file under `folder` (see the module docstring)."""
     _check_settings(transpose, val_fraction, seed, workers)
     found = scan_folder(folder)
     store, info = load_or_build_store(found, encoding, resolve_cache_dir(cache_dir), workers,
                                       progress)
-    report(folder, info["problems"], warn or warn_stderr)
+    report(folder, info["problems"], warn or warn_stderr, info.get("tune_problems"))
     if not len(store):
         raise DataError(nothing_usable(folder, len(found.rels), problem_counts(info)))
     return split_store(store, info, encoding, transpose, val_fraction, seed, str(folder))
@@ -198,7 +202,7 @@ def split_store(store: TokenStore, info: dict, encoding: Encoding, transpose: in
     shifts = training_shifts(transpose)
     tables = encoding.transpose_tables(shifts).astype(store.tokens.dtype)  # ids fit the store
     dataset = Dataset(store, order[~held_out], order[held_out], shifts, tables,
-                      CorpusSummary(folder, 0, 0))
+                      CorpusSummary(folder, 0, 0), info)
     dataset.summary = _summary(dataset, info, folder, transpose)
     return dataset
 
@@ -209,6 +213,7 @@ def _summary(dataset: Dataset, info: dict, folder: str, transpose: int) -> Corpu
     return CorpusSummary(
         folder=folder, files_found=info["files_found"], files_used=info["files_used"],
         skipped=problem_counts(info), pieces=len(store), steps=int(store.tokens.size),
+        tunes_skipped=sum(len(found) for found in info.get("tune_problems", {}).values()),
         train_pieces=len(dataset.train_rows), valid_pieces=len(dataset.valid_rows),
         train_sequences=len(dataset.train_rows) * copies, train_steps=train_steps * copies,
         valid_steps=valid_steps, transpose=transpose, tokens_used=_tokens_used(dataset, info),

@@ -5,6 +5,7 @@ becomes 64 files of about 1,600 each, and a change to one file rewrites only its
 shard (the other 63 are not touched). A shard is one checked .npz (cache.save_npz):
 
     files, digests, problems     (F,) relative path, content hash, problem ("" = usable)
+    tune_file, tune_problems     (B,) index of the file, and why a tune of it was left out
     piece_file                   (P,) int32 index of the file each piece came from
     piece_names, piece_meta      (P,) name, and JSON of notes.piece_metadata
     piece_notes                  (P,) int64 notes per piece
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ class ParsedFile:
     digest: str  # content hash
     problem: str  # "" when usable
     pieces: list[ParsedPiece]
+    tune_problems: list[str] = field(default_factory=list)  # tunes of an ABC file left out
 
 
 def shard_of(rel: str) -> int:
@@ -91,6 +93,9 @@ def write_shard(path: Path, files: list[ParsedFile]) -> bool:
         "files": strings([f.rel for f in files]),
         "digests": strings([f.digest for f in files]),
         "problems": strings([f.problem for f in files]),
+        "tune_file": np.array([i for i, f in enumerate(files) for _ in f.tune_problems],
+                              dtype=np.int32),
+        "tune_problems": strings([p for f in files for p in f.tune_problems]),
         "piece_file": np.array([i for i, _ in pieces], dtype=np.int32),
         "piece_names": strings([p.name for _, p in pieces]),
         "piece_meta": strings([p.meta for _, p in pieces]),
@@ -113,6 +118,9 @@ def _unpack(data: dict[str, np.ndarray]) -> dict[str, ParsedFile]:
                for name in COLUMN_TYPES}
     if any(c.shape != (data["pitch"].size,) for c in columns.values()):
         raise ValueError("note columns differ in length")
+    for owner, problem in zip(data["tune_file"].tolist(), data["tune_problems"].tolist(),
+                              strict=True):
+        files[int(owner) if owner >= 0 else len(files)].tune_problems.append(problem)
     names, metas = data["piece_names"].tolist(), data["piece_meta"].tolist()
     owners = data["piece_file"]
     if not len(names) == len(metas) == counts.size == owners.size or \

@@ -5,6 +5,7 @@ For one folder and one encoding (its settings hashed):
     tokens-v2-FOLDER/ENCODING/segment-XX.npz   shard XX's pieces encoded (checked .npz):
         key             hash of the shard's (path, digest) pairs and the encoding
         files, problems (F,) relative paths; problem after encoding ("" = used)
+        tune_file, tune_problems  (B,) the file, and why a tune of it was left out
         piece_file      (P,) int32 index of each piece's file
         names, meta     (P,) piece names and metadata JSON (with the first step and
                         conditioning context: composer.data.contexts)
@@ -89,6 +90,7 @@ def _usable_info(info: dict, vocab_size: int) -> bool:
     try:
         return isinstance(info["files_found"], int) and isinstance(info["files_used"], int) \
             and all(isinstance(v, str) for v in info["problems"].values()) \
+            and all(isinstance(v, list) for v in info["tune_problems"].values()) \
             and len(info["histogram"]) == vocab_size
     except (KeyError, TypeError, AttributeError):
         return False
@@ -128,6 +130,9 @@ def encode_shard(job: SegmentJob) -> dict | None:
     sequences = [ids.astype(dtype) for _, _, ids in pieces]
     arrays = {"key": np.array(job.key), "files": strings([f.rel for f in parsed]),
               "problems": strings(problems),
+              "tune_file": np.array([i for i, f in enumerate(parsed) for _ in f.tune_problems],
+                                    dtype=np.int32),
+              "tune_problems": strings([p for f in parsed for p in f.tune_problems]),
               "piece_file": np.array([owner for owner, _, _ in pieces], dtype=np.int32),
               "names": strings([piece.name for _, piece, _ in pieces]),
               # piece_metadata JSON plus the first step and the conditioning context
@@ -160,7 +165,9 @@ def read_segment(path: Path, key: str) -> dict | None:
         pieces = arrays["lengths"].size
         if arrays["tokens"].ndim != 1 or arrays["lengths"].sum() != arrays["tokens"].size or \
                 not arrays["names"].size == arrays["meta"].size == arrays["piece_file"].size \
-                == pieces or arrays["files"].shape != arrays["problems"].shape:
+                == pieces or arrays["files"].shape != arrays["problems"].shape or \
+                arrays["tune_file"].shape != arrays["tune_problems"].shape or \
+                ((arrays["tune_file"] < 0) | (arrays["tune_file"] >= arrays["files"].size)).any():
             return None
         return arrays
     except (KeyError, ValueError, TypeError):
@@ -187,8 +194,20 @@ def _assemble(segments: list, vocab_size: int, final: Path, files_found: int):
     problems = {rel: problem for p in parts for rel, problem in
                 zip(p["files"].tolist(), p["problems"].tolist(), strict=True) if problem}
     info = {"files_found": files_found, "problems": problems, "histogram": histogram.tolist(),
-            "files_used": sum(int(np.unique(p["piece_file"]).size) for p in parts)}
+            "files_used": sum(int(np.unique(p["piece_file"]).size) for p in parts),
+            "tune_problems": _tune_problems(parts)}
     return _publish(_store(tokens, lengths, parts, vocab_size), info, temp, final)
+
+
+def _tune_problems(parts: list[dict]) -> dict[str, list[str]]:
+    """{relative path: problems} of the tunes left out of the files that hold them."""
+    found: dict[str, list[str]] = {}
+    for part in parts:
+        files = part["files"].tolist()
+        for owner, problem in zip(part["tune_file"].tolist(), part["tune_problems"].tolist(),
+                                  strict=True):
+            found.setdefault(files[owner], []).append(problem)
+    return found
 
 
 def _part(segment) -> dict:

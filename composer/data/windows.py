@@ -40,6 +40,7 @@ class Batch:
     rows: np.ndarray  # (N,) int64 store row of each lane's piece, -1 on an idle lane
     shifts: np.ndarray  # (N,) int64 semitones the piece is moved by
     positions: np.ndarray  # (N,) int64 index in the piece of the window's first token
+    targets: int = 0  # real targets (mask 1) in the whole batch, all lanes of every rank
     features: dict[str, np.ndarray] = field(default_factory=dict)  # from the features hook
 
 
@@ -136,24 +137,30 @@ class EpochWindows:
     def _windows(self, sequences: np.ndarray) -> np.ndarray:
         return (self._lengths(sequences) - 1 + self.T - 1) // self.T  # ceil((L - 1) / T)
 
-    def batch(self, k: int) -> Batch:
-        """Batch k: each lane's window k (a sequence's window, or padding)."""
+    def batch(self, k: int, lanes: slice = slice(None)) -> Batch:
+        """Batch k: each lane's window k (a sequence's window, or padding). With `lanes`,
+        only those lanes of it (a rank's share of the global batch); its `targets` still
+        counts the real targets of all N lanes."""
         walk = self._walk_to(k)
         busy = walk.item >= 0
         j = np.where(busy, self.sequences[np.maximum(walk.item, 0)], 0)  # (N,) sequences
         P = len(self.rows)
         rows = np.where(busy, self.rows[j % P], -1)
-        shift_index = j // P
         position = walk.window * self.T
         start = self.offsets[np.maximum(rows, 0)] + position  # (N,) first token
         available = np.where(busy, self.offsets[np.maximum(rows, 0) + 1] - start, 0)
+        targets = int(np.clip(available - 1, 0, self.T).sum())
+        busy, j, rows, position, start, available = (
+            a[lanes] for a in (busy, j, rows, position, start, available))
+        shift_index = j // P
         steps = np.arange(self.T + 1)
         real = steps[None, :] < available[:, None]  # (N, T+1)
         raw = self.tokens[np.where(real, start[:, None] + steps[None, :], 0)]
         ids = self.tables[shift_index[:, None], raw].astype(np.int32)
         ids[~real] = 0
-        batch = Batch(ids, real[:, 1:].astype(np.float32), busy & (walk.window == 0), rows,
-                      np.where(busy, self.shifts[shift_index], 0), np.where(busy, position, 0))
+        batch = Batch(ids, real[:, 1:].astype(np.float32), busy & (walk.window[lanes] == 0),
+                      rows, np.where(busy, self.shifts[shift_index], 0),
+                      np.where(busy, position, 0), targets)
         if self.features is not None:
             batch.features = self.features(batch)
         return batch

@@ -27,7 +27,7 @@ from composer.evaluation.metrics import Scores
 from composer.evaluation.ngram import fit_baseline
 from composer.evaluation.scoring import score_model
 from composer.music.conditioning import (
-    hide_chords,
+    hide_leaks,
     piece_context,
     sequence_features,
     token_context,
@@ -113,7 +113,7 @@ def _score_conditioned(trained, sequences, pieces, events, result: Evaluation) -
     model, apart, with their chords (module docstring)."""
     parts, sizes = trained.config.condition, trained.config.cond_sizes()
     found = [piece_features(trained, p, s) for p, s in zip(pieces, sequences, strict=True)]
-    hidden = [hide_chords(f, parts) for f, _ in found]
+    hidden = [hide_leaks(f, parts) for f, _ in found]
     result.model = score_model(trained.params, sequences, events, features=hidden,
                                cond_sizes=sizes)
     if "chords" in parts:

@@ -73,16 +73,23 @@ class ScoreAccumulator:
 
     def result(self) -> Scores:
         """The scores so far; every field but `steps` is nan when no step was added."""
-        nan = float("nan")
-        nll = self.nll_sum / self.steps if self.steps else nan
-        return Scores(
-            steps=self.steps,
-            nll=nll,
-            bits=nll / math.log(2),
-            perplexity=math.inf if nll > 700 else math.exp(nll),  # exp overflows above ~709
-            accuracy=self.correct / self.steps if self.steps else nan,
-            event_accuracy=self.event_correct / self.event_steps if self.event_steps else nan,
-        )
+        return scores_from_sums(self.steps, self.nll_sum, self.correct, self.event_steps,
+                                self.event_correct)
+
+
+def scores_from_sums(steps, nll_sum, correct, event_steps, event_correct) -> Scores:
+    """Scores from sums over scored steps (nll_sum in nats); nan fields without steps."""
+    nan = float("nan")
+    steps, event_steps = int(steps), int(event_steps)
+    nll = nll_sum / steps if steps else nan
+    return Scores(
+        steps=steps,
+        nll=nll,
+        bits=nll / math.log(2),
+        perplexity=math.inf if nll > 700 else math.exp(nll),  # exp overflows above ~709
+        accuracy=correct / steps if steps else nan,
+        event_accuracy=event_correct / event_steps if event_steps else nan,
+    )
 
 
 _COLUMNS = (  # (header, Scores field, format)

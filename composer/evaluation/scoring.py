@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer.evaluation.metrics import ScoreAccumulator, Scores
+from composer.evaluation.metrics import Scores, scores_from_sums
 from composer.nn import model
 
 CHUNK_STEPS = 256  # forward this many steps at a time, carrying state, to bound memory
+TOTALS = ("steps", "nll_sum", "correct", "event_steps", "event_correct")  # piece_totals
 
 
 def score_model(params, sequences, event_mask, batch_size=32, *, features=None,
@@ -23,18 +24,31 @@ def score_model(params, sequences, event_mask, batch_size=32, *, features=None,
     row t fed beside token t (composer.data.contexts.ConditionFeatures.piece_features),
     and its `cond_sizes`.
     """
-    scores = ScoreAccumulator(event_mask)
+    totals = piece_totals(params, sequences, event_mask, batch_size, features=features,
+                          cond_sizes=cond_sizes)
+    return scores_from_sums(*totals.sum(axis=0))
+
+
+def piece_totals(params, sequences, event_mask, batch_size=32, *, features=None,
+                 cond_sizes=None) -> np.ndarray:
+    """(P, 5) float64, per piece in the order given, the sums TOTALS over its scored steps
+    (score_model's arguments): what a share of the pieces contributes to their scores."""
+    event_mask = np.asarray(event_mask, dtype=bool)
+    totals = np.zeros((len(sequences), len(TOTALS)))
     features = [None] * len(sequences) if features is None else list(features)
-    pairs = [(s, f) for s, f in zip(sequences, features, strict=True) if len(s) > 1]
-    pairs.sort(key=lambda pair: len(pair[0]), reverse=True)
-    for first in range(0, len(pairs), batch_size):
-        batch = pairs[first : first + batch_size]
-        ids, lengths = _pad([s for s, _ in batch])  # (L, N), (N,)
-        cond = None if batch[0][1] is None else _pad_features([f for _, f in batch], len(ids))
+    order = sorted((k for k, s in enumerate(sequences) if len(s) > 1),
+                   key=lambda k: len(sequences[k]), reverse=True)
+    for first in range(0, len(order), batch_size):
+        batch = order[first : first + batch_size]
+        ids, lengths = _pad([sequences[k] for k in batch])  # (L, N), (N,)
+        cond = None if features[batch[0]] is None else \
+            _pad_features([features[k] for k in batch], len(ids))
         for logprob, predicted, targets, valid in _predict(params, ids, lengths, cond,
                                                            cond_sizes):
-            scores.add(logprob[valid], predicted[valid], targets[valid])
-    return scores.result()
+            hit, event = (predicted == targets) & valid, event_mask[targets] & valid
+            totals[batch] += np.stack([valid.sum(0), -np.where(valid, logprob, 0.0).sum(0),
+                                       hit.sum(0), event.sum(0), (hit & event).sum(0)], 1)
+    return totals
 
 
 def _pad_features(features, steps):

@@ -9,11 +9,13 @@ features it hears at every step (composer.generation.steering).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from composer.errors import ComposerError
+from composer.generation.shaping import Shaping
 from composer.generation.steering import Steering
 from composer.music.conditioning import Context, hide_chords, user_context
 from composer.music.grammar import make_grammar
@@ -26,7 +28,8 @@ GREEDY_BELOW = 1e-3  # temperatures below this pick the most likely token
 def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, top_p=1.0,
              primer=None, rng=None, grammar=True, max_note_steps=None,
              max_voices=None, context: Context | None = None, first_step: int = 0,
-             scale_lock: bool = False, chord_weight: float = 0.0) -> np.ndarray:
+             scale_lock: bool = False, chord_weight: float = 0.0,
+             shape: bool = True) -> np.ndarray:
     """(K, P + length) token ids: the primer (P tokens, or one start token) then `length` more.
 
     With `grammar` each token is drawn among those the encoding's grammar allows
@@ -39,13 +42,18 @@ def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, 
     than the model would (classifier-free guidance, which chord dropout makes possible:
     each sample is also run with its chords hidden, and the logits become
     l + w (l - l_hidden)); it needs a model that hears chords.
+    With `shape`, a melody model's sample follows the context's form plan (parts played
+    again, cadences) and ends on the tonic when the model hears the key
+    (composer.generation.shaping).
     """
     rng = rng or np.random.default_rng()
     params, sizes = trained.params, trained.config.cond_sizes()
-    steering = Steering(trained.encoding, context or user_context(
-        steps_per_quarter=trained.encoding.steps_per_quarter), trained.config.condition,
-        first_step=first_step, scale_lock=scale_lock)
+    context = _with_end(trained, context or user_context(
+        steps_per_quarter=trained.encoding.steps_per_quarter), primer, first_step, length)
+    steering = Steering(trained.encoding, context, trained.config.condition,
+                        first_step=first_step, scale_lock=scale_lock, length=length)
     opening = _opening(trained, primer, num, rng, steering.allowed_first())  # (K, P)
+    shaping = _shaping(trained, steering.context, first_step, opening.shape, length, shape)
     rules = _grammar(trained, num, max_note_steps, max_voices) if grammar else None
     for column in opening.T if rules is not None else ():
         rules.advance(column)
@@ -62,10 +70,12 @@ def generate(trained: TrainedModel, length, num=1, *, temperature=1.0, top_k=0, 
     for t in range(opening.shape[1], tokens.shape[1]):
         logits, state = model.step(params, guide.ids(current), state,
                                    guide.cond(steering.current()), sizes)
-        logits = guide.combine(logits)
-        logits = _masked(logits, rules.allowed(tokens.shape[1] - t) if rules else None,
-                         steering.allowed())
-        current = choose(logits, temperature, top_k, top_p, rng)
+        current = shaping.forced(t, tokens) if shaping else None
+        if current is None:
+            logits = _masked(guide.combine(logits),
+                             rules.allowed(tokens.shape[1] - t) if rules else None,
+                             steering.allowed(), shaping.allowed(t, tokens) if shaping else None)
+            current = choose(logits, temperature, top_k, top_p, rng)
         tokens[:, t] = current
         steering.step(current)
         if rules is not None:
@@ -102,15 +112,36 @@ class _Guide:
         return heard + self.weight * (heard - hidden)
 
 
-def _masked(logits, grammar, scale):
-    """logits with what cannot follow (the grammar) or is out of the key (the scale lock) at
-    -inf; the scale lock yields where it would leave a row nothing (K, V)."""
-    if grammar is not None:  # what cannot follow gets probability 0
-        logits = np.where(grammar, logits, -np.inf)
-    if scale is not None:
-        both = scale if grammar is None else scale & grammar
-        logits = np.where(both | ~both.any(axis=1, keepdims=True), logits, -np.inf)
-    return logits
+def _with_end(trained, context: Context, primer, first_step: int, length: int) -> Context:
+    """The context with the sample's end step (where a melody sample of `length` tokens after
+    its opening ends), unless it knows its end already (the form part counts bars to it)."""
+    if trained.encoding.name != "melody" or context.form is not None or context.end_step:
+        return context
+    opening = len(primer) if primer is not None and len(primer) else 1
+    return replace(context, end_step=first_step + opening + length)
+
+
+def _shaping(trained, context, first_step, opening_shape, length, shape):
+    """The Shaping of a melody sample after its opening (K, P) (its form plan; cadences and
+    the ending when the model hears the key), or None."""
+    if not shape or trained.encoding.name != "melody":
+        return None
+    return Shaping(trained.encoding, context, first_step, opening_shape[1] + length,
+                   cadences="key" in trained.config.condition, drawn_from=opening_shape[1])
+
+
+def _masked(logits, grammar, *wishes):
+    """logits with what cannot follow (the grammar) at -inf, then what each of the wishes
+    forbids (the scale lock, the shaping), each yielding where it would leave a row of
+    the grammar's tokens nothing (K, V)."""
+    if grammar is None and all(wish is None for wish in wishes):
+        return logits
+    allowed = np.ones(logits.shape, dtype=bool) if grammar is None else grammar
+    for wish in wishes:
+        if wish is not None:
+            both = wish & allowed
+            allowed = np.where(both.any(axis=1, keepdims=True), both, allowed)
+    return np.where(allowed, logits, -np.inf)
 
 
 def _grammar(trained: TrainedModel, num, max_note_steps, max_voices):
@@ -173,25 +204,26 @@ def _keep_nucleus(probs, p):
     return np.where(keep, probs, 0.0)
 
 
-def output_paths(out, num) -> list[Path]:
+def output_paths(out, num, suffix: str = ".mid") -> list[Path]:
     """Where the K samples go; never a file that exists already.
 
-    out ending in .mid/.midi is a file name (numbered -1, -2, ... when K > 1);
-    anything else is a folder, where the files are sample-001.mid and on,
-    numbered after the ones already there.
+    out ending in the suffix (.mid/.midi for MIDI) is a file name (numbered -1, -2, ...
+    when K > 1); anything else is a folder, where the files are sample-001.mid (or .abc,
+    .musicxml) and on, numbered after the ones already there.
     """
     out = Path(out)
-    if out.suffix.lower() in (".mid", ".midi"):
+    names = (".mid", ".midi") if suffix == ".mid" else (suffix,)
+    if out.suffix.lower() in names:
         paths = [out] if num == 1 else [out.with_name(f"{out.stem}-{k}{out.suffix}")
                                         for k in range(1, num + 1)]
         taken = [p for p in paths if p.exists()]
         if taken:
             raise ComposerError(f"{taken[0]} exists already; choose another --out")
         return paths
-    existing = {p.name for p in out.glob("sample-*.mid")} if out.is_dir() else set()
+    existing = {p.name for p in out.glob(f"sample-*{suffix}")} if out.is_dir() else set()
     paths, k = [], 1
     while len(paths) < num:
-        name = f"sample-{k:03d}.mid"
+        name = f"sample-{k:03d}{suffix}"
         if name not in existing:
             paths.append(out / name)
         k += 1

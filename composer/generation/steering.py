@@ -22,10 +22,17 @@ import numpy as np
 
 from composer.constants import MAX_PIECE_BEATS
 from composer.music.chords import parse_progression
-from composer.music.conditioning import Context, features, piece_context, user_context
+from composer.music.conditioning import (
+    Context,
+    check_history,
+    features,
+    piece_context,
+    user_context,
+)
 from composer.music.encoding import Encoding, note_arrays
 from composer.music.harmony import progression_key, progression_spans
 from composer.music.keys import parse_key
+from composer.music.lookback import HISTORY, LookbackState
 from composer.music.meter import parse_meter, single_meter
 from composer.music.notes import Piece
 
@@ -105,11 +112,14 @@ class Steering:
     """Per-step features and the scale lock for K samples drawn together."""
 
     def __init__(self, encoding: Encoding, context: Context, parts, *, first_step: int = 0,
-                 scale_lock: bool = False):
+                 scale_lock: bool = False, length: int = 0):
         self.context, self.parts, self.scale_lock = context, tuple(parts), scale_lock
         self.advance = advance_table(encoding)
-        self.first_step = first_step
+        self.first_step, self.length = first_step, length  # length: tokens after the opening
         self.next_step: np.ndarray | None = None  # (K,) step of each sample's next token
+        self.lookback: LookbackState | None = None  # the history fields, once opened
+        if "history" in self.parts:
+            check_history(encoding)
         if scale_lock:  # the context is fixed: its keys' starts and allowed tokens, once
             self._key_starts = np.array([round(beat * context.steps_per_quarter)
                                          for beat, _ in context.keys])
@@ -120,17 +130,34 @@ class Steering:
         its last token; None when there are none to run. Sets the clock after the opening."""
         after = self.first_step + np.cumsum(self.advance[opening], axis=1)  # (K, P)
         self.next_step = after[:, -1]
+        lookback = self._open_lookback(opening)  # (P - 1, K, 5) or None
         if opening.shape[1] < 2 or not self.parts:
             return None
         steps = after[:, :-1].T  # (P - 1, K): the step of token t + 1, fed with token t
-        return features(self.context, steps.reshape(-1), self.parts).reshape(
+        flat = None if lookback is None else lookback.reshape(-1, lookback.shape[-1])
+        return features(self.context, steps.reshape(-1), self.parts, flat).reshape(
             *steps.shape, -1)
+
+    def _open_lookback(self, opening: np.ndarray) -> np.ndarray | None:
+        """The history fields heard while the opening (K, P) is read: (P - 1, K, 5)."""
+        if "history" not in self.parts:
+            return None
+        num, length = opening.shape
+        self.lookback = LookbackState(self.context.meter, self.context.steps_per_quarter, num,
+                                      self.first_step, length + self.length)
+        self.lookback.push(opening[:, 0])
+        rows = []
+        for t in range(1, length):  # the fields of token t's step, heard with token t - 1
+            rows.append(self.lookback.fields())
+            self.lookback.push(opening[:, t])
+        return np.stack(rows) if rows else np.zeros((0, num, len(HISTORY)), np.int64)
 
     def current(self) -> np.ndarray | None:
         """(K, F) features of each sample's next step, fed with its current token."""
         if not self.parts:
             return None
-        return features(self.context, self.next_step, self.parts)
+        lookback = None if self.lookback is None else self.lookback.fields()
+        return features(self.context, self.next_step, self.parts, lookback)
 
     def allowed(self) -> np.ndarray | None:
         """(K, V) bool: the tokens the scale lock allows next; None without the lock."""
@@ -146,5 +173,7 @@ class Steering:
         return self._in_key[index]
 
     def step(self, drawn: np.ndarray) -> None:
-        """Move each sample's clock past the token it just drew."""
+        """Move each sample's clock past the token it just drew (and hear it)."""
         self.next_step = self.next_step + self.advance[drawn]
+        if self.lookback is not None:
+            self.lookback.push(drawn)

@@ -32,6 +32,7 @@ MAX_BAR_LINES = 128  # with more bars, only the numbered bars get a line
 MAX_BEAT_LINES = 128  # beats get faint lines up to this many beats
 MAX_CHORD_LABELS = 96  # at most this many chord symbols above a piano roll
 BLACK_KEYS = frozenset({1, 3, 6, 8, 10})  # pitch classes shaded in the piano roll
+PART_SHADES = ("C0", "C2", "C4", "C1", "C6", "C8")  # the parts A, B, C, ... (then again)
 
 
 class PlotError(ComposerError):
@@ -168,6 +169,21 @@ def _draw_chords(ax, chords: list[tuple[float, Chord]], stop: float, row: float)
         ax.text(beat, row, f" {symbol}", va="center", fontsize=8, color="C3", zorder=3)
 
 
+def _draw_parts(ax, parts, stop: float, row: float) -> None:
+    """Each part (Piece.parts) shaded, a band and its letter; a part played again darker."""
+    starts = [beat for beat, _ in parts] + [stop]
+    seen: dict[str, int] = {}
+    for (beat, letter), end in zip(parts, starts[1:], strict=True):
+        if beat >= stop:
+            break
+        shade = PART_SHADES[(ord(letter) - ord("A")) % len(PART_SHADES)]
+        times = seen[letter] = seen.get(letter, 0) + 1
+        ax.axvspan(beat, end, color=shade, alpha=0.10 if times == 1 else 0.18, zorder=0,
+                   linewidth=0)
+        ax.text(beat, row, f" {letter}" + ("" if times == 1 else f" ({times})"), va="center",
+                fontsize=10, fontweight="bold", color="0.25", zorder=3)
+
+
 def piano_roll_figure(piece: Piece, bars: MeterMap | None = None,
                       chords: list[tuple[float, Chord]] | None = None, title: str | None = None):
     """The matplotlib Figure of a piano roll (see plot_piano_roll)."""
@@ -184,12 +200,19 @@ def piano_roll_figure(piece: Piece, bars: MeterMap | None = None,
     ax = figure.add_subplot()
     _draw_pitch_axis(ax, low, high)
     stop = _draw_bars(ax, bars, piece.duration)
+    top = high + 0.5  # strips above the notes: the parts, then the chord symbols
+    if piece.parts:
+        top += 2
+        _draw_parts(ax, piece.parts, stop, top - 1)
     if chords:
-        ax.set_ylim(low - 0.5, high + 2.5)  # a strip above the notes for the symbols
-        _draw_chords(ax, chords, stop, high + 1.5)
+        top += 2
+        _draw_chords(ax, chords, stop, top - 1)
+    ax.set_ylim(low - 0.5, top)
     _draw_notes(ax, piece)
     numerator, denominator = bars.first
     details = f"{numerator}/{denominator}, {piece.qpm:g} qpm, {len(piece.notes)} notes"
+    if piece.parts:
+        details += f", form {''.join(letter for _, letter in piece.parts)}"
     if bars.phase:
         details += f", pickup of {bars.phase:g} beat{'' if bars.phase == 1 else 's'}"
     ax.set_title(f"{title or piece.name}\n{details}", fontsize=11)
@@ -203,7 +226,8 @@ def plot_piano_roll(piece: Piece, path: str | os.PathLike, *, title: str | None 
 
     bars: where the bar lines go (default: the piece's time signatures from time 0, as
     written; meter.meter_map(piece) estimates the pickup); chords: (beat, Chord) spans
-    written above the notes (default: the piece's chord symbols).
+    written above the notes (default: the piece's chord symbols). The piece's parts
+    (Piece.parts, e.g. a sample's form) are shaded and lettered.
     """
     figure = piano_roll_figure(piece, bars, chords, title)
     return _save(figure, require_matplotlib()[1], path)

@@ -16,6 +16,20 @@ field ("one-hot parts as lookups"). The fields, in column order, by part:
              chord_quality      11  index in chords.QUALITY_NAMES, 10 for no chord
              chord_tone_0..11    2  1 if pitch class 0 (C), 1, ..., 11 (B) is a tone of
                                     the chord (Chord.tones), else 0; all 0 for no chord
+    history  back_bar           51  the token at the same place 1 bar earlier, 50 for none
+             back_2bars         51  ... 2 bars earlier
+             back_part          51  ... 8 bars (a part) earlier
+             run_part            8  how long the music has repeated the part before (bit
+                                    length of the steps, capped: composer.music.lookback)
+    form     part                8  0 for the pickup, then 1 + the index of the part (8 bars
+                                    each, or the sections of a FormPlan), capped at 7
+             bars_left           4  bars from this one to the piece's last: 0, 1, 2, or 3 for
+                                    3 or more (and where the end is not known)
+
+With a FormPlan (a sample's planned parts, composer.music.form), bar_of_phrase counts the
+bars of each part so that its last bar is 7 (8-bar parts: 0..7; 4-bar parts: 4..7).
+The history fields need the tokens themselves (melody encoding only): `features` takes
+them ready made (composer.music.lookback computes them for a sequence, or while sampling).
 
 The twelve chord-tone flags say outright which notes the chord holds: root and quality
 alone are added to the gates, so turning them into the set of tones (a rotation of the
@@ -59,8 +73,16 @@ from composer.constants import MAX_PIECE_BEATS
 from composer.errors import MusicError
 from composer.music.chords import NO_CHORD, QUALITY_NAMES, Chord, parse_chord, parse_progression
 from composer.music.encoding import Encoding
+from composer.music.form import FormPlan
 from composer.music.harmony import infer_chords, progression_spans, symbol_spans
 from composer.music.keys import MODE_NAMES, Key, parse_key, piece_keys
+from composer.music.lookback import (
+    HISTORY,
+    HISTORY_TOKENS,
+    NOTHING,
+    RUN_VALUES,
+    sequence_lookback,
+)
 from composer.music.meter import (
     COMMON_METERS,
     MeterMap,
@@ -76,10 +98,10 @@ from composer.music.notes import Piece, shifted
 class Field:
     name: str
     size: int  # values 0..size-1: the rows of its lookup table
-    part: str  # "metre", "key" or "chords"
+    part: str  # one of PARTS
 
 
-PARTS = ("metre", "key", "chords")
+PARTS = ("metre", "key", "chords", "history", "form")
 FIELDS = (
     Field("bar_position", 64, "metre"),
     Field("beat", 16, "metre"),
@@ -91,7 +113,12 @@ FIELDS = (
     Field("chord_root", 13, "chords"),
     Field("chord_quality", len(QUALITY_NAMES) + 1, "chords"),
     *(Field(f"chord_tone_{pc}", 2, "chords") for pc in range(12)),
+    *(Field(name, HISTORY_TOKENS if kind == "back" else RUN_VALUES, "history")
+      for name, kind, _ in HISTORY),
+    Field("part", 8, "form"),
+    Field("bars_left", 4, "form"),
 )
+FAR = 3  # bars_left where the end is 3 or more bars away, or not known
 NO_ROOT, NO_QUALITY = 12, len(QUALITY_NAMES)  # the values of no chord
 CHORD_SOURCES = ("file", "inferred", "given", "none")
 
@@ -122,6 +149,8 @@ class Context:
     keys: tuple[tuple[float, Key], ...]  # (beat, key) spans; the first from beat 0
     chords: tuple[tuple[float, Chord], ...] = ()  # (beat, chord) spans; N.C. before the first
     chord_source: str = "none"  # one of CHORD_SOURCES
+    form: FormPlan | None = None  # a sample's planned parts (bar 0 = the first full bar)
+    end_step: int | None = None  # the step after the piece's last token, when known
 
     def __post_init__(self):
         if not 1 <= self.steps_per_quarter <= 48:
@@ -139,6 +168,8 @@ class Context:
             "keys": [[float(beat), key.name] for beat, key in self.keys],
             "chords": [[float(beat), chord.symbol] for beat, chord in self.chords],
             "chord_source": self.chord_source,
+            "form": None if self.form is None else self.form.to_json(),
+            "end_step": self.end_step,
         }
 
     @classmethod
@@ -149,6 +180,8 @@ class Context:
             keys=tuple((float(beat), parse_key(name)) for beat, name in data["keys"]),
             chords=tuple((float(beat), parse_chord(symbol)) for beat, symbol in data["chords"]),
             chord_source=str(data.get("chord_source", "none")),
+            form=None if data.get("form") is None else FormPlan.from_json(data["form"]),
+            end_step=None if data.get("end_step") is None else int(data["end_step"]),
         )
 
 
@@ -189,13 +222,22 @@ def user_context(*, meter: str | tuple[int, int] | None = None, key: str | Key |
 # --- Features -----------------------------------------------------------------------------
 
 
-def features(context: Context, steps: np.ndarray, parts: Iterable[str] | str) -> np.ndarray:
-    """(T, F) uint8 features of the grid steps (T,) of the piece; F = len(fields(parts))."""
+def features(context: Context, steps: np.ndarray, parts: Iterable[str] | str,
+             lookback: np.ndarray | None = None) -> np.ndarray:
+    """(T, F) uint8 features of the grid steps (T,) of the piece; F = len(fields(parts)).
+    With the history part, `lookback` gives its (T, 5) columns (composer.music.lookback)."""
     steps = np.asarray(steps, dtype=np.int64).reshape(-1)
     columns = []
     for part in check_parts(parts):
-        columns += {"metre": _metre_columns, "key": _key_columns,
-                    "chords": _chord_columns}[part](context, steps)
+        if part == "history":
+            width = len([f for f in FIELDS if f.part == "history"])
+            if lookback is None or lookback.shape != (steps.size, width):
+                raise ValueError(f"the history part needs lookback columns of shape "
+                                 f"({steps.size}, {width})")
+            columns += list(np.asarray(lookback).T)
+            continue
+        columns += {"metre": _metre_columns, "key": _key_columns, "chords": _chord_columns,
+                    "form": _form_columns}[part](context, steps)
     if not columns:
         return np.zeros((steps.size, 0), dtype=np.uint8)
     return np.stack(columns, axis=1).astype(np.uint8)
@@ -211,8 +253,35 @@ def _metre_columns(context: Context, steps: np.ndarray) -> list[np.ndarray]:
         np.minimum(position // beat, sizes["beat"] - 1),
         np.minimum(position % beat, sizes["beat_position"] - 1),
         meters[segment],
-        context.meter.bar_numbers(steps, spq) % sizes["bar_of_phrase"],
+        _bar_of_phrase(context, context.meter.bar_numbers(steps, spq)) % sizes["bar_of_phrase"],
     ]
+
+
+def _bar_of_phrase(context: Context, bars: np.ndarray) -> np.ndarray:
+    """The bar number, or with a form plan the bar of its part counted so that a part's
+    last bar is 7 (module docstring)."""
+    if context.form is None:
+        return bars
+    sections = context.form.sections
+    index = context.form.section_of(bars)
+    firsts = np.array([s.first_bar for s in sections])[index]
+    lengths = np.array([s.bars for s in sections])[index]
+    return bars - firsts - lengths  # mod 8 by the caller: the last bar is -1, i.e. 7
+
+
+def _form_columns(context: Context, steps: np.ndarray) -> list[np.ndarray]:
+    """part and bars_left: from the form plan, else from 8-bar parts and the piece's end."""
+    bars = context.meter.bar_numbers(steps, context.steps_per_quarter)
+    sizes = {f.name: f.size for f in FIELDS}
+    if context.form is not None:
+        part = np.where(bars < 0, 0, context.form.section_of(bars) + 1)
+        last = context.form.bars - 1
+    else:
+        part = np.maximum(bars // 8 + 1, 0)
+        last = None if context.end_step is None else int(context.meter.bar_numbers(
+            np.array([context.end_step - 1]), context.steps_per_quarter)[0])
+    left = np.full(len(steps), FAR) if last is None else np.clip(last - bars, 0, FAR)
+    return [np.minimum(part, sizes["part"] - 1), left]
 
 
 def _span_index(context: Context, spans: Sequence[tuple[float, object]], steps: np.ndarray):
@@ -242,8 +311,25 @@ def _chord_columns(context: Context, steps: np.ndarray) -> list[np.ndarray]:
 def sequence_features(context: Context, encoding: Encoding, ids, first_step: int,
                       parts: Iterable[str] | str) -> np.ndarray:
     """(T, F) features to feed beside token ids (T,) that start at piece step `first_step`:
-    input t gets the features of the step of token t + 1 (module docstring, "Alignment")."""
-    return features(context, first_step + encoding.next_steps(ids), parts)
+    input t gets the features of the step of token t + 1 (module docstring, "Alignment").
+    The form part counts bars_left to the end of these tokens unless the context says."""
+    next_steps = first_step + encoding.next_steps(ids)
+    parts = check_parts(parts)
+    lookback = None
+    if "history" in parts:
+        check_history(encoding)
+        lookback = sequence_lookback(context.meter, encoding.steps_per_quarter, ids, first_step)
+    if "form" in parts and context.form is None and context.end_step is None and len(ids):
+        context = replace(context, end_step=int(next_steps[-1]))
+    return features(context, next_steps, parts, lookback)
+
+
+def check_history(encoding: Encoding) -> None:
+    """MusicError unless the encoding has a token per grid step and ids the history fields
+    can hold (composer.music.lookback: the melody encoding's)."""
+    if encoding.name != "melody" or encoding.vocab_size > NOTHING:
+        raise MusicError(f"history conditioning needs the melody encoding with at most "
+                         f"{NOTHING} tokens (a token per grid step), not {encoding!r}")
 
 
 def token_context(context: Context, encoding: Encoding, ids, first_step: int) -> Context:
@@ -272,11 +358,25 @@ def hide_chords(feats: np.ndarray, parts: Iterable[str] | str) -> np.ndarray:
     return hidden
 
 
-def transpose_features(feats: np.ndarray, parts: Iterable[str] | str, shift) -> np.ndarray:
+def hide_leaks(feats: np.ndarray, parts: Iterable[str] | str) -> np.ndarray:
+    """The features (..., F) without what was computed from the notes a model predicts: the
+    chords hidden (hide_chords) and the end out of sight (bars_left FAR, as before any end
+    is known). What validation and evaluate score with, to compare with models that do not
+    hear these; a new array."""
+    hidden = hide_chords(feats, parts)
+    names = [f.name for f in fields(parts)]
+    if "bars_left" in names:
+        hidden[..., names.index("bars_left")] = FAR
+    return hidden
+
+
+def transpose_features(feats: np.ndarray, parts: Iterable[str] | str, shift,
+                       encoding: Encoding | None = None) -> np.ndarray:
     """The features (..., F) of the same music moved by `shift` semitones (an int, or an
     array that broadcasts against feats[..., 0], e.g. (N, 1, 1) per lane for (N, T, F)):
     key tonic and chord root move mod 12, no chord stays no chord, the chord-tone flags
-    rotate with the root; the metre columns are unchanged. A new array."""
+    rotate with the root, the history's tokens move as `encoding` moves token ids (it is
+    needed then); the metre and form columns are unchanged. A new array."""
     names = [f.name for f in fields(parts)]
     if feats.ndim < 2 or feats.shape[-1] != len(names):
         raise ValueError(f"features of parts {check_parts(parts)} need {len(names)} columns, "
@@ -297,4 +397,22 @@ def transpose_features(feats: np.ndarray, parts: Iterable[str] | str, shift) -> 
         source = (np.arange(12) - shift) % 12  # the new column pc holds old (pc - shift)
         moved[..., first:first + 12] = np.take_along_axis(
             tones, np.broadcast_to(source, tones.shape[:-1] + (12,)), axis=-1)
+    tokens = [names.index(name) for name, kind, _ in HISTORY if kind == "back" and name in names]
+    if tokens:  # the history's token columns
+        block = moved[..., tokens]
+        _move_tokens(block, np.broadcast_to(step, feats.shape[:-1]), encoding)
+        moved[..., tokens] = block
     return moved
+
+
+def _move_tokens(block: np.ndarray, shifts: np.ndarray, encoding: Encoding | None) -> None:
+    """Move the token ids of block (..., B) in place by shifts (...), NOTHING staying."""
+    if encoding is None:
+        raise ValueError("moving the history fields needs the encoding of their tokens")
+    vocab = np.arange(encoding.vocab_size)
+    for value in np.unique(shifts).tolist():
+        if value:
+            table = np.arange(HISTORY_TOKENS)  # NOTHING (and ids past the vocabulary) stay
+            table[: len(vocab)] = encoding.transpose_ids(vocab, value)
+            rows = shifts == value
+            block[rows] = table[block[rows]]

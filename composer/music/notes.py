@@ -44,11 +44,18 @@ class ChordSymbol(NamedTuple):
     symbol: str  # readable by composer.music.chords.parse_chord
 
 
+class PartMark(NamedTuple):
+    """The start of a part of the tune (composer.music.form), played from `beat` on."""
+
+    beat: float  # beats from the start of the piece
+    letter: str  # "A", "B", ...: a part played again has its letter again
+
+
 @dataclass
 class Piece:
     """One piece of music: its notes (sorted by start, then pitch) and its metadata.
 
-    The three lists are sorted by beat; each entry lasts until the next one. Empty lists mean
+    The lists are sorted by beat; each entry lasts until the next one. Empty lists mean
     the source said nothing: then `time_signature` holds for the whole piece.
     """
 
@@ -59,6 +66,7 @@ class Piece:
     time_signatures: list[TimeSignature] = field(default_factory=list)  # every change
     key_signatures: list[KeySignature] = field(default_factory=list)
     chords: list[ChordSymbol] = field(default_factory=list)
+    parts: list[PartMark] = field(default_factory=list)  # where its parts start, if known
 
     @property
     def duration(self) -> float:
@@ -107,6 +115,7 @@ def piece_metadata(piece: Piece) -> dict:
         "time_signatures": [[float(b), int(n), int(d)] for b, n, d in piece.time_signatures],
         "key_signatures": [[float(b), int(s), bool(m)] for b, s, m in piece.key_signatures],
         "chords": [[float(b), str(s)] for b, s in piece.chords],
+        "parts": [[float(b), str(letter)] for b, letter in piece.parts],
     }
 
 
@@ -132,4 +141,5 @@ _ROW_TYPES = {  # metadata list -> how one JSON row becomes its entry
     "time_signatures": lambda row: TimeSignature(float(row[0]), int(row[1]), int(row[2])),
     "key_signatures": lambda row: KeySignature(float(row[0]), int(row[1]), bool(row[2])),
     "chords": lambda row: ChordSymbol(float(row[0]), str(row[1])),
+    "parts": lambda row: PartMark(float(row[0]), str(row[1])),
 }

@@ -17,10 +17,11 @@ Definitions (composer stats prints them beside composer.music.stats's figures):
   inferred from the piece's notes (harmony.infer_chords, per bar, with its key).
 - **notes in key**: share of all notes whose pitch class is in the scale of the key sounding
   at their start (keys.piece_keys: the key signature with the mode the melody chooses, or
-  the Krumhansl-Schmuckler estimate without one).
-- **repeated bars**: share of the bars with a melody onset whose content (each onset's
-  sixteenth in the bar, pitch, and length in sixteenths up to the bar line) equals that of an
-  earlier bar of the same piece.
+  the Krumhansl-Schmuckler estimate without one; or one given key, `key`, for the piece).
+- **repeated bars**, **bars a part back**, **distinct bars**, **empty bars**,
+  **self-similarity** and **ends on the tonic**: composer.music.repetition defines them (bar
+  content: each onset's sixteenth in the bar, pitch, and length in sixteenths up to the bar
+  line).
 
 Counts pool over pieces, as in composer.music.stats.
 """
@@ -35,10 +36,11 @@ import numpy as np
 
 from composer.music.chords import parse_progression
 from composer.music.harmony import chord_at, infer_chords, progression_spans, symbol_spans
-from composer.music.keys import piece_keys
+from composer.music.keys import parse_key, piece_keys
 from composer.music.meter import MeterMap, meter_map, single_meter, time_signatures
 from composer.music.notes import Note, Piece
 from composer.music.phase import meter_name
+from composer.music.repetition import BarCounts, bar_counts
 from composer.music.stats import align_columns, jensen_shannon, top_line
 
 GRID = 4  # onset positions are counted in sixteenths (steps per quarter note)
@@ -55,8 +57,7 @@ class Structure:
     chord_sources: Counter = field(default_factory=Counter)  # "given"/"file"/"inferred" -> n
     notes: int = 0
     in_key: int = 0
-    bars: int = 0  # bars with a melody onset
-    repeated_bars: int = 0
+    repetition: BarCounts = field(default_factory=BarCounts)  # bars that come back, ...
 
     def __add__(self, other: Structure) -> Structure:
         onsets = dict(self.onsets)
@@ -65,8 +66,8 @@ class Structure:
         return Structure(
             self.pieces + other.pieces, onsets, self.on_beat + other.on_beat,
             self.chord_tones + other.chord_tones, self.chord_sources + other.chord_sources,
-            self.notes + other.notes, self.in_key + other.in_key, self.bars + other.bars,
-            self.repeated_bars + other.repeated_bars,
+            self.notes + other.notes, self.in_key + other.in_key,
+            self.repetition + other.repetition,
         )  # fmt: skip
 
 
@@ -81,11 +82,13 @@ def piece_bars(piece: Piece, meter: tuple[int, int] | None = None,
 
 
 def structure_piece(piece: Piece, *, meter: tuple[int, int] | None = None,
-                    estimate: bool = False, chords: str | None = None) -> Structure:
-    """Every count of one piece (module docstring); `chords` a progression such as "Am F"."""
+                    estimate: bool = False, chords: str | None = None,
+                    key: str | None = None) -> Structure:
+    """Every count of one piece (module docstring); `chords` a progression such as "Am F",
+    `key` a key such as "D major" to judge the notes against instead of the piece's own."""
     bars = piece_bars(piece, meter, estimate)
     line = top_line(piece.notes)
-    keys = piece_keys(piece)
+    keys = piece_keys(piece) if key is None else [(0.0, parse_key(key))]
     starts = np.array([round(n.start * GRID) for n in line], dtype=np.int64)
     position, length, beat, segment = bars.positions(starts, GRID)
     spans, source = _chords(piece, bars, keys[0][1], chords)
@@ -94,7 +97,6 @@ def structure_piece(piece: Piece, *, meter: tuple[int, int] | None = None,
                                     strict=True) if c.root is not None]
     key_index = np.searchsorted([b for b, _ in keys], [n.start for n in piece.notes], "right")
     key_at = [keys[max(i - 1, 0)][1] for i in key_index.tolist()]
-    bar_count, repeated = _repeats(line, starts, position, length, bars.bar_numbers(starts, GRID))
     return Structure(
         pieces=1,
         onsets=_onset_counts(bars, position, length, segment),
@@ -104,8 +106,7 @@ def structure_piece(piece: Piece, *, meter: tuple[int, int] | None = None,
         notes=len(piece.notes),
         in_key=sum(n.pitch % 12 in k.pitch_classes for n, k in zip(piece.notes, key_at,
                                                                      strict=True)),
-        bars=bar_count,
-        repeated_bars=repeated,
+        repetition=bar_counts(line, bars, key_at_end(keys, line)),
     )
 
 
@@ -130,21 +131,12 @@ def _onset_counts(bars: MeterMap, position, length, segment) -> dict[str, np.nda
     return counts
 
 
-def _repeats(line: list[Note], starts, position, length, numbers) -> tuple[int, int]:
-    """(bars with an onset, bars whose content equals an earlier bar's)."""
-    contents: dict[int, list] = {}
-    ends = np.array([round(n.end * GRID) for n in line], dtype=np.int64)
-    for note, start, end, pos, bar, number in zip(line, starts, ends, position, length,
-                                                  numbers, strict=True):
-        held = min(end - start, bar - pos)  # up to the bar line
-        contents.setdefault(int(number), []).append((int(pos), note.pitch, int(held)))
-    seen: set[tuple] = set()
-    repeated = 0
-    for number in sorted(contents):
-        content = tuple(contents[number])
-        repeated += content in seen
-        seen.add(content)
-    return len(contents), repeated
+def key_at_end(keys, line: list[Note]) -> int | None:
+    """The tonic's pitch class where the line's last note starts (None without notes)."""
+    if not line:
+        return None
+    index = max(0, int(np.searchsorted([b for b, _ in keys], line[-1].start, "right")) - 1)
+    return keys[index][1].tonic
 
 
 def structure(pieces: Iterable[Piece], **settings) -> Structure:
@@ -170,8 +162,7 @@ def structure_summary(s: Structure) -> dict:
         "on_beat_notes": s.on_beat,
         "chord_sources": dict(s.chord_sources),
         "in_key_share": _share(s.in_key, s.notes),
-        "repeated_bar_share": _share(s.repeated_bars, s.bars),
-        "bars": s.bars,
+        **repetition_summary(s.repetition),
         "onsets": {name: {"notes": int(c.sum()), "shares": (c / c.sum()).tolist()}
                    for name, c in sorted(s.onsets.items()) if c.sum()},
     }
@@ -185,6 +176,29 @@ def onset_distances(s: Structure, reference: Structure) -> dict[str, float]:
         if distance is not None:
             found[name] = distance
     return found
+
+
+def repetition_summary(r: BarCounts) -> dict:
+    """The repetition figures of BarCounts, JSON-able; None where undefined."""
+    return {
+        "repeated_bar_share": _share(r.repeated, r.bars),
+        "bars": r.bars,
+        "part_back_share": _share(r.part_back, r.part_back_judged),
+        "distinct_bar_share": _share(r.distinct, r.bars),
+        "empty_bar_share": _share(r.empty, r.bars + r.empty),
+        "self_similarity": _share(r.similarity, r.similarity_bars),
+        "tonic_ending_share": _share(r.tonic_endings, r.endings),
+    }
+
+
+FORM_ROWS = (  # (row label, repetition_summary key)
+    ("bars repeating an earlier bar", "repeated_bar_share"),
+    ("bars equal to the bar a part (8) back", "part_back_share"),
+    ("distinct bars (of bars with an onset)", "distinct_bar_share"),
+    ("bars without an onset (held or silent)", "empty_bar_share"),
+    ("self-similarity (best match of each bar)", "self_similarity"),
+    ("pieces ending on the tonic", "tonic_ending_share"),
+)
 
 
 def _pct(x: float | None) -> str:
@@ -206,8 +220,8 @@ def format_structure(columns: dict[str, dict], bars: dict[str, str],
     rows.append(["  chords (pieces)", *(_sources(columns[n]) for n in names)])
     rows.append(["notes in key (signature and mode)",
                  *(_pct(columns[n]["in_key_share"]) for n in names)])
-    rows.append(["bars repeating an earlier bar",
-                 *(_pct(columns[n]["repeated_bar_share"]) for n in names)])
+    for label, key in FORM_ROWS:
+        rows.append([label, *(_pct(columns[n][key]) for n in names)])
     rows.append(["melody onsets per metre (notes)", *([""] * len(names))])
     for meter in meters:
         rows.append([f"  {meter}", *(str(columns[n]["onsets"].get(meter, {}).get("notes", "-"))

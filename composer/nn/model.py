@@ -154,19 +154,21 @@ def log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def cross_entropy(logits, targets, weights=None):
+def cross_entropy(logits, targets, weights=None, total=None):
     """Mean softmax cross-entropy over the T * N steps, and its gradient.
 
     logits: (T, N, V), targets: (T, N) token ids, weights: (T, N) or None; with
-    weights the mean is sum(w * nll) / sum(w) (0 marks padding). Returns (loss in
-    nats per step, dlogits).
+    weights the mean is sum(w * nll) / sum(w) (0 marks padding). `total` replaces
+    sum(w) as the divisor: for a share of a larger batch, that batch's sum, so that
+    the shares' losses and gradients add up to the whole's. Returns (loss in nats
+    per step, dlogits).
     """
     flat = logits.reshape(-1, logits.shape[-1])
     log_probs = log_softmax(flat)  # (T*N, V)
     rows = np.arange(flat.shape[0])
     picked = targets.reshape(-1)
     w = np.ones(flat.shape[0], flat.dtype) if weights is None else weights.reshape(-1)
-    total = max(float(w.sum()), 1e-12)
+    total = max(float(w.sum()) if total is None else float(total), 1e-12)
     loss = -float(np.dot(w.astype(np.float64), log_probs[rows, picked])) / total
     dlogits = np.exp(log_probs)  # softmax
     dlogits[rows, picked] -= 1  # d(-log p_target)/dlogits = p - onehot

@@ -11,6 +11,8 @@ Routes (every answer of /api is JSON, errors as {"error": message, "field": name
     GET  /api/takes/{id}        the take: notes, figures, settings, urls
     GET  /api/takes/{id}/midi   the MIDI file (a download)
     GET  /api/takes/{id}/wav    the FluidSynth render (409 when the server has no audio)
+    GET  /api/takes/{id}/score  the take engraved as staff notation, SVG (409 without Verovio)
+    GET  /api/takes/{id}/abc    the take as ABC notation (a download)
 
 Bodies are read with a size cap before anything is parsed; every refusal is a JSON
 error with a 4xx status and the server carries on.
@@ -119,6 +121,19 @@ async def wav(request: Request) -> Response:
                         headers=_attachment(f"{_file_stem(found)}.wav"))
 
 
+async def score(request: Request) -> Response:
+    found = _take_of(request)
+    svg = await run_in_threadpool(_service(request).score, found.id)
+    return Response(svg, media_type="image/svg+xml")
+
+
+async def abc(request: Request) -> Response:
+    found = _take_of(request)
+    text = await run_in_threadpool(_service(request).abc, found.id)
+    return Response(text, media_type="text/vnd.abc; charset=utf-8",
+                    headers=_attachment(f"{_file_stem(found)}.abc"))
+
+
 ROUTES = [
     Route("/", page),
     Route("/api/models", models),
@@ -128,6 +143,8 @@ ROUTES = [
     Route("/api/takes/{take_id}", take),
     Route("/api/takes/{take_id}/midi", midi),
     Route("/api/takes/{take_id}/wav", wav),
+    Route("/api/takes/{take_id}/score", score),
+    Route("/api/takes/{take_id}/abc", abc),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]
 

@@ -6,9 +6,9 @@ parsers (meter.parse_meter, keys.parse_key, chords.parse_chord), so the studio a
 ConditioningError with the same message. The results are composer.music's types
 (Key, Chord) except the metre, a small Metre that also knows its felt pulse.
 `supported_conditioning(trained)` says which controls a model was trained to hear
-(its `condition` setting). The metre is always usable: it sets the written time
-signature, the bar lines of the piano roll and the length of a take in bars,
-whether or not the model hears it.
+(its `condition` setting), and whether it can play a form (a melody model). The metre
+is always usable: it sets the written time signature, the bar lines of the piano roll
+and the length of a take in bars, whether or not the model hears it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from composer.errors import ComposerError, MusicError
 from composer.music import chords as music_chords
+from composer.music import form as music_form
 from composer.music import keys as music_keys
 from composer.music.chords import Chord
 from composer.music.keys import Key
@@ -25,7 +26,7 @@ from composer.music.meter import bar_beats, beat_beats, parse_meter
 MAX_CHORDS = 64  # chord symbols in one progression (it repeats to the take's length)
 
 __all__ = ["Chord", "ConditioningError", "Key", "Metre", "parse_chord", "parse_chords",
-           "parse_key", "parse_metre", "supported_conditioning"]
+           "parse_form", "parse_key", "parse_metre", "supported_conditioning"]
 
 
 class ConditioningError(ComposerError):
@@ -68,6 +69,13 @@ def parse_key(text: str) -> Key:
     return _read(music_keys.parse_key, text)
 
 
+def parse_form(text: str) -> str:
+    """ "aabb" -> "AABB"; "none" -> "none" (no form); ConditioningError otherwise."""
+    if text.strip().lower() == "none":
+        return "none"
+    return _read(music_form.parse_form, text)
+
+
 def parse_chord(symbol: str) -> Chord:
     """ "Am7" -> its Chord; "N.C." -> no chord; ConditioningError otherwise."""
     return _read(music_chords.parse_chord, symbol)
@@ -89,4 +97,5 @@ def supported_conditioning(trained) -> dict[str, bool]:
     """
     heard = set(getattr(trained.config, "condition", None) or ())
     return {"metre": "metre" in heard, "key": "key" in heard,
-            "chords": "chords" in heard, "scale_lock": "key" in heard}
+            "chords": "chords" in heard, "scale_lock": "key" in heard,
+            "form": getattr(trained.encoding, "name", "") == "melody"}

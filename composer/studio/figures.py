@@ -7,7 +7,8 @@
   that are tones of their bar's chord; bars marked N.C. are left out; None without chords;
 - repeats: the share of top-line notes in excessive repeats (composer.music.stats: a
   pitch struck more than 4 times running);
-- large leaps and notes per bar as in `composer stats`.
+- large leaps and notes per bar as in `composer stats`;
+- form: the parts the take was drawn in, "AABB, 32 bars" (composer.music.form), or None.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 
 from composer.music import stats
+from composer.music.form import FormPlan
 from composer.music.keys import pitch_name
 from composer.music.notes import Note, Piece
 from composer.studio.conditioning import Chord, Key, Metre
@@ -38,7 +40,7 @@ def chord_tone_counts(notes: list[Note], metre: Metre, chords: tuple[Chord, ...]
 
 
 def take_figures(notes: list[Note], metre: Metre, end: float, key: Key | None = None,
-                 chords: tuple[Chord, ...] = ()) -> dict:
+                 chords: tuple[Chord, ...] = (), form: FormPlan | None = None) -> dict:
     """The figures of one take (JSON-able; None where a figure is undefined)."""
     piece = Piece("take", notes, time_signature=(metre.numerator, metre.denominator))
     summary = stats.summary(stats.tally_piece(piece))
@@ -60,4 +62,5 @@ def take_figures(notes: list[Note], metre: Metre, end: float, key: Key | None = 
         "chord_tone_share": tones / judged if judged else None,
         "repeated_share": summary["repeated_share"],
         "leap_share": summary["leap_share"],
+        "form": None if form is None else form.label,
     }

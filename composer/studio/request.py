@@ -10,6 +10,10 @@ POST /api/takes sends an object with these fields (all optional but `model`):
     key          "D major", "A dorian"; "" or null: none (only for models that hear keys)
     chords       "Am F C G", one chord a bar, repeated; "" or null: none (same)
     scale_lock   true/false: only notes of the key's scale (needs a key)
+    form         the parts in playing order, "AABB", "ABAB", ...; "none": no form; "" or
+                 null: what `composer sample` plays (AABB from 8 bars on); melody models,
+                 without a primer (composer.music.form)
+    part_bars    bars in a part, 1..STUDIO_MAX_BARS; null: 8, fewer to fit the form
     temperature  0..MAX_TEMPERATURE (0: always the likeliest token), default 1
     top_p        (0, 1], default 1
     seed         0..2**32-1, or null for a fresh random seed
@@ -40,6 +44,7 @@ from composer.studio.conditioning import (
     Key,
     Metre,
     parse_chords,
+    parse_form,
     parse_key,
     parse_metre,
 )
@@ -49,8 +54,8 @@ MAX_TEMPERATURE = 5.0
 MIN_QPM, MAX_QPM = 20.0, 400.0  # as `composer sample --qpm` allows at most
 MAX_SEED = 2**32 - 1
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # model and take ids
-FIELDS = ("model", "bars", "length", "metre", "key", "chords", "scale_lock", "temperature",
-          "top_p", "seed", "qpm", "program", "primer")
+FIELDS = ("model", "bars", "length", "metre", "key", "chords", "scale_lock", "form",
+          "part_bars", "temperature", "top_p", "seed", "qpm", "program", "primer")
 
 
 class RequestError(ComposerError):
@@ -71,6 +76,8 @@ class TakeRequest:
     key: Key | None = None
     chords: tuple[Chord, ...] = ()
     scale_lock: bool = False
+    form: str | None = None  # "AABB", "none", or None for the default
+    part_bars: int | None = None
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int | None = None
@@ -84,7 +91,8 @@ class TakeRequest:
                 "metre": str(self.metre) if self.metre else None,
                 "key": self.key.name if self.key else None,
                 "chords": " ".join(c.symbol for c in self.chords) or None,
-                "scale_lock": self.scale_lock, "temperature": self.temperature,
+                "scale_lock": self.scale_lock, "form": self.form,
+                "part_bars": self.part_bars, "temperature": self.temperature,
                 "top_p": self.top_p, "seed": self.seed, "qpm": self.qpm,
                 "program": self.program, "primer": self.primer}
 
@@ -163,6 +171,8 @@ def parse_take_request(body) -> TakeRequest:
         model=check_id(body["model"], "model"), bars=bars, length=length,
         metre=_text(body, "metre", parse_metre), key=_text(body, "key", parse_key),
         chords=_text(body, "chords", parse_chords) or (), scale_lock=scale_lock,
+        form=_text(body, "form", parse_form),
+        part_bars=_number(body, "part_bars", 1, STUDIO_MAX_BARS, None, integer=True),
         temperature=float(_number(body, "temperature", 0, MAX_TEMPERATURE, 1.0)),
         top_p=float(_number(body, "top_p", 0, 1, 1.0, open_low=True)),
         seed=_number(body, "seed", 0, MAX_SEED, None, integer=True),
@@ -171,6 +181,12 @@ def parse_take_request(body) -> TakeRequest:
         primer=None if body.get("primer") is None else check_id(body["primer"], "primer"))
     if request.scale_lock and request.key is None:
         raise RequestError("scale_lock needs a key", "scale_lock")
+    if request.part_bars is not None and request.bars is not None and \
+            request.part_bars > request.bars:
+        raise RequestError(f"a part of {request.part_bars} bars is longer than the take "
+                           f"({request.bars} bars)", "part_bars")
+    if request.form == "none" and request.part_bars is not None:
+        raise RequestError("part_bars needs a form; leave it empty with form none", "part_bars")
     return request
 
 

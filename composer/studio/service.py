@@ -16,12 +16,14 @@ import numpy as np
 from composer.constants import STUDIO_MAX_PRIMER_BEATS
 from composer.errors import ComposerError
 from composer.listen import render
+from composer.listen.engrave import INSTALL
 from composer.music.midi import parse_midi
 from composer.studio.catalog import Catalog
 from composer.studio.compose import DEFAULT_METRE, Primer, check_supported, compose, cut
 from composer.studio.conditioning import ConditioningError, Metre, parse_metre
 from composer.studio.figures import take_figures
 from composer.studio.request import RequestError, parse_take_request
+from composer.studio.sheet import take_abc, take_score_svg, verovio_available
 from composer.studio.takes import Take, TakeStore
 
 RANDOM_SEEDS = 1_000_000  # a seed drawn for the musician is short enough to note down
@@ -46,10 +48,12 @@ class StudioService:
         if audio is False:
             self.audio_note = "server audio switched off; the page synthesises the sound"
         self._generating = threading.Lock()
+        self.scores = verovio_available()  # can the server engrave scores
 
     def models(self) -> dict:
         return {"models": self.catalog.describe(), "default": self.catalog.default_id(),
-                "audio": {"server": self.audio, "note": self.audio_note}}
+                "audio": {"server": self.audio, "note": self.audio_note},
+                "score": {"server": self.scores, "note": "" if self.scores else INSTALL}}
 
     def make_take(self, body) -> Take:
         """A new take from a request body (decoded JSON); RequestError if it is refused."""
@@ -69,11 +73,12 @@ class StudioService:
         take_id = self.store.new_id()
         settings = {**request.settings(), "seed": seed, "metre": str(music.metre),
                     "qpm": music.qpm}
-        figures = take_figures(music.notes, music.metre, music.end, request.key, request.chords)
+        figures = take_figures(music.notes, music.metre, music.end, request.key, request.chords,
+                               music.form)
         return Take(take_id, f"Take {take_id[1:]}", "generated", music.notes, music.metre,
                     music.qpm, music.end, music.primer_end, request.program, settings, figures,
                     {"generate_ms": milliseconds, "tokens": music.tokens}, key=request.key,
-                    chords=request.chords)
+                    chords=request.chords, parts=music.parts)
 
     def _primer(self, take_id: str | None) -> Primer | None:
         if take_id is None:
@@ -107,6 +112,16 @@ class StudioService:
         except ComposerError as error:
             raise RequestError(f"could not render take {take.title}: {error}", "take",
                                500) from error
+
+    def score(self, take_id: str) -> str:
+        """The take's engraved score (SVG); 409 when Verovio is not installed."""
+        take = self.store.get(take_id)
+        if not self.scores:
+            raise RequestError(f"no score on the server: {INSTALL}", "take", 409)
+        return take_score_svg(take)
+
+    def abc(self, take_id: str) -> str:
+        return take_abc(self.store.get(take_id))
 
     def close(self) -> None:
         self.store.close()

@@ -22,7 +22,7 @@ from composer.music.harmony import progression_spans
 from composer.music.keys import key_signature
 from composer.music.meter import single_meter
 from composer.music.midi import write_midi
-from composer.music.notes import ChordSymbol, Note
+from composer.music.notes import ChordSymbol, Note, PartMark
 from composer.studio.conditioning import Chord, Key, Metre
 from composer.studio.request import RequestError
 
@@ -43,8 +43,10 @@ class Take:
     timing: dict = field(default_factory=dict)  # milliseconds spent making it
     key: Key | None = None  # the key asked for, written as the file's key signature
     chords: tuple[Chord, ...] = ()  # the chords asked for, one a bar, repeated to the end
+    parts: list[PartMark] = field(default_factory=list)  # where its parts start (a form)
     notice: str | None = None  # something the musician should know (e.g. an upload was cut)
     midi: bytes = b""  # the take as a MIDI file, filled by TakeStore.add
+    score_svg: str = ""  # the engraved score, made on the first request (composer.studio.sheet)
     created: float = field(default_factory=time.time)  # Unix time
 
     def summary(self) -> dict:
@@ -61,8 +63,11 @@ class Take:
                 "time_signature": [self.metre.numerator, self.metre.denominator],
                 "notes": [[n.start, n.end, n.pitch, n.velocity] for n in self.notes],
                 "chords": [[beat, symbol] for beat, symbol in self.chord_symbols()],
+                "parts": [[beat, letter] for beat, letter in self.parts],
                 "settings": self.settings, "figures": self.figures, "timing": self.timing,
                 "notice": self.notice, "midi_url": f"/api/takes/{self.id}/midi",
+                "abc_url": f"/api/takes/{self.id}/abc",
+                "score_url": f"/api/takes/{self.id}/score",
                 "wav_url": f"/api/takes/{self.id}/wav" if audio_on_server else None}
 
     def chord_symbols(self) -> list[tuple[float, str]]:
@@ -73,14 +78,16 @@ class Take:
 
 
 def midi_bytes(take: Take) -> bytes:
-    """The take as a type-1 MIDI file with its tempo, time signature and program, and the
-    key signature and chords (a track of their own, and markers) when they were asked for."""
+    """The take as a type-1 MIDI file with its tempo, time signature and program, the key
+    signature and chords (a track of their own, and markers) when they were asked for, and
+    a marker where each part starts."""
     buffer = io.BytesIO()
     write_midi(buffer, take.notes, qpm=take.qpm,
                time_signature=(take.metre.numerator, take.metre.denominator),
                program=take.program,
                key_signatures=[key_signature(take.key)] if take.key else [],
-               chords=[ChordSymbol(beat, symbol) for beat, symbol in take.chord_symbols()])
+               chords=[ChordSymbol(beat, symbol) for beat, symbol in take.chord_symbols()],
+               parts=take.parts)
     return buffer.getvalue()
 
 

@@ -6,6 +6,8 @@ composer.music.midi.reader hands every meta event of a track to `read_meta`, the
 - time_signature (FF 58): numerator above 0 and denominator 2**dd with dd <= 6, else ignored.
 - key_signature (FF 59, 2 bytes sf mi): sf a signed byte -7..7 (sharps, negative = flats),
   mi 0 (major) or 1 (minor), else ignored.
+- parts: marker events "Part A", "Part B", ... (as composer writes a sample's form; one
+  letter A-Z), each the start of a part (Piece.parts). They are not texts for the rule below.
 - chord symbols: text (FF 01) and marker (FF 06) events whose text reads as a chord symbol
   (composer.music.chords.read_symbol). A track's events of one kind count only when at least
   CHORD_TEXT_SHARE of them read as chords, so lyrics and comments are not taken for chords
@@ -24,16 +26,23 @@ composer.music.midi.reader hands every meta event of a track to `read_meta`, the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from composer.constants import MAX_MARKS, MAX_PIECE_BEATS
 from composer.music.chords import chord_from_pitches, read_symbol
 from composer.music.midi.smf import KEY_SIGNATURE, MARKER, TEXT, TIME_SIGNATURE, TRACK_NAME
-from composer.music.notes import ChordSymbol, KeySignature, TimeSignature
+from composer.music.notes import ChordSymbol, KeySignature, PartMark, TimeSignature
 
 CHORD_TRACK_NAMES = ("chords", "chord", "chord track", "chord symbols")  # compared in lower case
 WRITTEN_CHORD_TRACK = "Chords"  # the name of the chord track composer writes
 CHORD_TEXT_SHARE = 0.75  # share of a track's texts (or markers) that must read as chords
+PART_MARKER = re.compile(r"^Part ([A-Z])$")  # a part's marker, as part_marker writes it
+
+
+def part_marker(letter: str) -> str:
+    """The marker text of the part `letter`: "Part A"."""
+    return f"Part {letter}"
 
 
 @dataclass
@@ -45,6 +54,7 @@ class Marks:
     keys: list[tuple[int, int, bool]] = field(default_factory=list)  # (tick, sharps, minor)
     texts: dict[int, list[tuple[int, str | None]]] = field(default_factory=dict)
     # ^ TEXT or MARKER -> (tick, chord symbol, or None for a text that is not one)
+    parts: list[tuple[int, str]] = field(default_factory=list)  # (tick, letter)
 
     @property
     def is_chord_track(self) -> bool:
@@ -76,7 +86,12 @@ def read_meta(marks: Marks, room: dict[str, int], tick: int, status: int, data: 
         if -7 <= sharps <= 7:
             _add(marks.keys, room, "keys", (tick, sharps, bool(data[1])))
     elif status in (TEXT, MARKER) and room["texts"] > 0:  # no room: not worth reading
-        chord = read_symbol(data.decode("latin-1"))
+        text = data.decode("latin-1")
+        part = PART_MARKER.match(text) if status == MARKER else None
+        if part:
+            _add(marks.parts, room, "texts", (tick, part.group(1)))
+            return
+        chord = read_symbol(text)
         entry = (tick, None if chord is None else chord.symbol)
         _add(marks.texts.setdefault(status, []), room, "texts", entry)
 
@@ -88,7 +103,7 @@ def _add(entries: list, room: dict[str, int], kind: str, entry) -> None:
 
 
 def song_marks(song: list[tuple[int, Marks, list]], ticks_per_beat: float):
-    """(time signatures, key signatures, chord symbols) of one song, in beats.
+    """(time signatures, key signatures, chord symbols, parts) of one song, in beats.
 
     song: (track index, its Marks, its notes as (start tick, end tick, pitch, ...)) per track.
     """
@@ -98,12 +113,15 @@ def song_marks(song: list[tuple[int, Marks, list]], ticks_per_beat: float):
     if not chords:
         blocks = [(k, _block_chords(notes)) for k, m, notes in song if m.is_chord_track]
         chords = _merge(blocks, ticks_per_beat)
+    parts = _merge([(k, m.parts) for k, m, _ in song], ticks_per_beat, repeats=True)
     return ([TimeSignature(*row) for row in signatures], [KeySignature(*row) for row in keys],
-            [ChordSymbol(*row) for row in chords])
+            [ChordSymbol(*row) for row in chords], [PartMark(*row) for row in parts])
 
 
-def _merge(per_track: list[tuple[int, list[tuple]]], ticks_per_beat: float) -> list[tuple]:
-    """Entries (tick, values...) of all tracks as (beat, values...), merged by the rules."""
+def _merge(per_track: list[tuple[int, list[tuple]]], ticks_per_beat: float,
+           repeats: bool = False) -> list[tuple]:
+    """Entries (tick, values...) of all tracks as (beat, values...), merged by the rules
+    (with `repeats`, an entry equal to the one before it is kept: a part played again)."""
     ordered = sorted(
         (entry[0], k, i, entry[1:]) for k, entries in per_track for i, entry in enumerate(entries)
     )
@@ -114,7 +132,7 @@ def _merge(per_track: list[tuple[int, list[tuple]]], ticks_per_beat: float) -> l
         if tick == last_tick or beat >= MAX_PIECE_BEATS:
             continue
         last_tick = tick
-        if not merged or merged[-1][1:] != values:
+        if repeats or not merged or merged[-1][1:] != values:
             merged.append((beat, *values))
     return merged
 
@@ -138,3 +156,25 @@ def _block_chords(notes: list[tuple]) -> list[tuple[int, str]]:
         if after is None or end < after:
             found.append((end, "N.C."))
     return found[:MAX_MARKS]
+
+
+PART_MARKER = re.compile(r"^Part ([A-Z])$")  # the markers `composer sample --form` writes
+
+
+def part_markers(data: bytes, name: str = "<bytes>") -> list[tuple[float, str]]:
+    """(beat, part letter) of every marker event "Part A", "Part B", ... in a MIDI file, in
+    time order; [] when the file has none (or is not metrical). Hints for laying out a
+    sampled tune's parts; nothing depends on them."""
+    from composer.music.midi.smf import split_file, track_events
+
+    _, timing, bodies = split_file(data, name)
+    if not timing.per_beat:
+        return []
+    found = []
+    for body in bodies:
+        for tick, status, payload in track_events(body):
+            if status == MARKER:
+                match = PART_MARKER.match(payload.decode("latin-1").strip())
+                if match and len(found) < MAX_MARKS:
+                    found.append((tick / timing.per_beat, match.group(1)))
+    return sorted(found)

@@ -20,8 +20,9 @@ Reading rules (read_midi, parse_midi):
   program_change on the same track and channel before the note_on (0 if none).
 - Piece.qpm comes from the earliest set_tempo event (ties: lower track), or else 120 qpm; a
   tempo of 0 is ignored. Piece.time_signatures, key_signatures and chords are read by
-  composer.music.midi.marks (its docstring has the rules; the notes of a chord track are left
-  out of Piece.notes); Piece.time_signature is the first time signature, or else 4/4.
+  composer.music.midi.marks, and so are Piece.parts (its docstring has the rules; the notes
+  of a chord track are left out of Piece.notes); Piece.time_signature is the first time
+  signature, or else 4/4.
 - Notes are sorted by (start, pitch, voice, end). A piece is cut at MAX_PIECE_BEATS: notes that
   start there or later are dropped, and notes that run past it end there.
 - Chunks with an unknown four-letter name are skipped, as the standard asks. Bytes after the
@@ -190,13 +191,13 @@ def _build_piece(name: str, timing: Timing, song: list[tuple[int, _Track]]) -> P
     tempos = [(tick, k, tempo) for k, track in song for tick, tempo in track.tempos]
     qpm = 60_000_000 / min(tempos, default=(0, 0, _DEFAULT_TEMPO))[2]
     ticks_per_beat = timing.ticks_per_beat(qpm)
-    signatures, keys, chords = song_marks(
+    signatures, keys, chords, parts = song_marks(
         [(k, track.marks, track.notes) for k, track in song], ticks_per_beat)
     first = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
     melody = [(k, track) for k, track in song if not track.marks.is_chord_track]
     notes = _notes_in_beats(melody, ticks_per_beat)
     return Piece(name, notes, qpm=qpm, time_signature=first, time_signatures=signatures,
-                 key_signatures=keys, chords=chords)
+                 key_signatures=keys, chords=chords, parts=parts)
 
 
 def _notes_in_beats(song: list[tuple[int, _Track]], ticks_per_beat: float) -> list[Note]:

@@ -1,6 +1,7 @@
 """Write Notes as a type-1 MIDI file, with mido (the only module that imports it).
 
-Besides the notes: time signatures (with changes), key signatures, and chords. Chords are
+Besides the notes: time signatures (with changes), key signatures, the parts of the tune
+(markers "Part A", ..., read back as Piece.parts: composer.music.midi.marks), and chords. Chords are
 written twice: as marker events with their symbols (track 0), and as a track of block chords
 named "Chords" on a channel of its own, which a listener can mute and composer's reader
 recognises (its notes are not read as melody). A block chord is the root (or the slash
@@ -23,9 +24,9 @@ import mido
 from composer.constants import CHORD_PROGRAM, CHORD_VELOCITY, DEFAULT_QPM, TICKS_PER_BEAT
 from composer.errors import MidiError
 from composer.music.chords import parse_chord
-from composer.music.midi.marks import WRITTEN_CHORD_TRACK
+from composer.music.midi.marks import PART_MARKER, WRITTEN_CHORD_TRACK, part_marker
 from composer.music.midi.smf import DENOMINATORS, DRUM_CHANNEL
-from composer.music.notes import ChordSymbol, KeySignature, Note, TimeSignature
+from composer.music.notes import ChordSymbol, KeySignature, Note, PartMark, TimeSignature
 
 _CHANNELS = [c for c in range(16) if c != DRUM_CHANNEL]  # channels write_midi gives to programs
 # mido's names of key signatures, index = sharps + 7 (sharps -7..7)
@@ -46,6 +47,7 @@ def write_midi(
     time_signatures: Sequence[TimeSignature] = (),
     key_signatures: Sequence[KeySignature] = (),
     chords: Sequence[ChordSymbol] = (),
+    parts: Sequence[PartMark] = (),
 ) -> None:
     """Write `notes` as a type-1 MIDI file at `path` (a path, or a binary file object).
 
@@ -66,7 +68,7 @@ def write_midi(
     _check_arguments(notes, qpm, time_signature, program, velocity)
     marks = _checked_marks(time_signature, time_signatures, key_signatures, chords)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    midi.tracks.append(_conductor_track(qpm, marks))
+    midi.tracks.append(_conductor_track(qpm, marks, _checked_parts(parts)))
     groups = _track_groups(notes, program, by_voice)
     for index, (name, prog, group) in enumerate(groups):
         track = _note_track(group, prog, _CHANNELS[index % len(_CHANNELS)], velocity)
@@ -156,6 +158,16 @@ def _checked_marks(time_signature, time_signatures, key_signatures, chords):
     return meters, keys, [(beat, parse_chord(symbol)) for beat, symbol in symbols]
 
 
+def _checked_parts(parts) -> list[PartMark]:
+    """The part marks to write; ValueError for a bad beat or letter."""
+    checked = [PartMark(*row) for row in parts]
+    for beat, letter in checked:
+        _check_beat("part", beat)
+        if not PART_MARKER.match(part_marker(letter)):
+            raise ValueError(f"a part's letter must be one of A-Z, got {letter!r}")
+    return checked
+
+
 def _check_beat(what: str, beat) -> None:
     if not isinstance(beat, numbers.Real) or not (math.isfinite(beat) and beat >= 0):
         raise ValueError(f"a {what} needs a finite beat >= 0, got {beat!r}")
@@ -175,8 +187,8 @@ def _timed_track(events: list[tuple[int, mido.Message | mido.MetaMessage]]) -> m
     return track
 
 
-def _conductor_track(qpm: float, marks) -> mido.MidiTrack:
-    """Track 0: the tempo, time signatures, key signatures and chord-symbol markers."""
+def _conductor_track(qpm: float, marks, parts) -> mido.MidiTrack:
+    """Track 0: the tempo, time signatures, key signatures, part and chord-symbol markers."""
     meters, keys, chords = marks
     events = [(0, mido.MetaMessage("set_tempo", tempo=int(round(60_000_000 / qpm))))]
     events += [(_ticks(beat), mido.MetaMessage("time_signature", numerator=int(numerator),
@@ -185,6 +197,8 @@ def _conductor_track(qpm: float, marks) -> mido.MidiTrack:
     events += [(_ticks(beat), mido.MetaMessage(
         "key_signature", key=(_MINOR_KEYS if minor else _MAJOR_KEYS)[int(sharps) + 7]))
         for beat, sharps, minor in keys]
+    events += [(_ticks(beat), mido.MetaMessage("marker", text=part_marker(letter)))
+               for beat, letter in parts]
     events += [(_ticks(beat), mido.MetaMessage("marker", text=chord.symbol))
                for beat, chord in chords]
     return _timed_track(events)

@@ -5,7 +5,8 @@ import { PianoRoll, drawThumbnail } from "./roll.js";
 import { audioFor } from "./sound.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { models: [], limits: {}, takes: [], current: null, primer: null, playing: false };
+const state = { models: [], limits: {}, takes: [], current: null, primer: null, playing: false,
+  view: "roll", scores: { server: false, note: "" } };
 const audioCache = new Map();  // take id -> {url, source, download}
 const AUDIO_CACHE = 8;  // synthesised WAVs kept as blob URLs
 const roll = new PianoRoll($("roll"));
@@ -34,6 +35,8 @@ async function loadModels() {
   $("audio-status").textContent = answer.audio.server
     ? "Sound: FluidSynth on this machine" : "Sound: synthesised in this page (no FluidSynth on the server)";
   $("audio-status").title = answer.audio.note;
+  state.scores = answer.score || state.scores;
+  $("view-score").title = state.scores.server ? $("view-score").title : state.scores.note;
   modelChanged();
 }
 
@@ -167,9 +170,42 @@ async function select(take, timing = null) {
   showFigures(take);
   $("continue").disabled = false;
   enableLink($("download-midi"), take.midi_url, `${take.source === "upload" ? take.title.replace(/\.midi?$/i, "") : `composer-take-${take.id.slice(1)}`}.mid`);
+  enableLink($("download-abc"), take.abc_url, $("download-midi").download.replace(/\.mid$/, ".abc"));
+  if (state.view === "score") showScore(take);
   renderList();
   await prepareAudio(take, timing);
 }
+
+// --- the score view: the take engraved on the server (Verovio), as an image -----------
+
+function setView(view) {
+  state.view = view;
+  $("view-roll").setAttribute("aria-pressed", String(view === "roll"));
+  $("view-score").setAttribute("aria-pressed", String(view === "score"));
+  $("roll-wrap").hidden = view !== "roll";
+  $("score-wrap").hidden = view !== "score";
+  if (view === "roll") { roll.layout(); roll.draw(); }
+  else showScore(state.current);
+}
+
+function showScore(take) {
+  const image = $("score");
+  const status = $("score-status");
+  if (!take) { image.hidden = true; status.textContent = "No take yet."; return; }
+  if (!state.scores.server) { image.hidden = true; status.textContent = `No score: ${state.scores.note}`; return; }
+  if (image.dataset.take === take.id) return;
+  image.hidden = true;
+  status.textContent = "Engraving…";
+  image.onload = () => { if (state.current === take) { image.hidden = false; status.textContent = ""; } };
+  image.onerror = async () => {
+    const answer = await api(take.score_url).catch((error) => error);
+    if (state.current === take) status.textContent = `No score: ${answer.message || "it could not be drawn"}`;
+  };
+  image.dataset.take = take.id;
+  image.src = take.score_url;
+}
+
+const toggleView = () => setView(state.view === "roll" ? "score" : "roll");
 
 function describe(take) {
   const s = take.settings;
@@ -345,6 +381,7 @@ function onKey(event) {
   if (typing || event.ctrlKey || event.metaKey || event.altKey || $("keys").open) return;
   const actions = {
     " ": togglePlay, g: generate, G: generate, Enter: generate, c: continueTake, C: continueTake,
+    s: toggleView, S: toggleView,
     ArrowLeft: () => step(-1), ArrowRight: () => step(1), r: randomSeed, R: randomSeed,
     Home: () => stop(true), "?": () => $("keys").showModal(),
   };
@@ -373,6 +410,8 @@ function wire() {
   $("audio").addEventListener("ended", () => stop(false));
   $("roll").addEventListener("click", seek);
   $("show-keys").addEventListener("click", () => $("keys").showModal());
+  $("view-roll").addEventListener("click", () => setView("roll"));
+  $("view-score").addEventListener("click", () => setView("score"));
   document.addEventListener("keydown", onKey);
   window.addEventListener("resize", () => { roll.layout(); roll.draw(); });
 }
