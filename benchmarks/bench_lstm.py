@@ -21,7 +21,8 @@ step with layer 0's lookup and gradient as they were before conditioning (np.tak
 buffered default mode; the token rows' gradient as a one-hot matrix product): the
 issue's baseline, "today's" training step.
 On a busy machine, `OPENBLAS_NUM_THREADS=1 ... --clock cpu` times by the process's
-CPU time, which other programs' load disturbs much less than the wall clock.
+CPU time, which other programs' load disturbs much less than the wall clock; CPU time
+counts every thread's, so torch then runs on one thread too (2 by the wall clock).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ for _root in range(12):
     for _quality, _name in enumerate(QUALITY_NAMES):
         CHORD_TONES[_root, _quality, list(Chord(_root, _name).tones)] = 1
 PAUSE = 0.05  # seconds between blocks, so idle worker threads go back to sleep
+TORCH_THREADS = {"wall": 2, "cpu": 1}  # torch's intra-op threads by clock: 2 = the cores
 
 
 # --- composer ----------------------------------------------------------------
@@ -199,18 +201,18 @@ def course_train_step(H, N, T, rng):
 # --- PyTorch -----------------------------------------------------------------
 
 
-def torch_modules(H):
+def torch_modules(H, threads):
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     embed = torch.nn.Embedding(VOCAB, H)
     lstm = torch.nn.LSTM(H, H)
     head = torch.nn.Linear(H, VOCAB)
     return torch, embed, lstm, head
 
 
-def torch_train_step(H, N, T, rng):
-    torch, embed, lstm, head = torch_modules(H)
+def torch_train_step(H, N, T, rng, threads):
+    torch, embed, lstm, head = torch_modules(H, threads)
     ids = torch.from_numpy(rng.integers(0, VOCAB, (T, N)))
     targets = torch.from_numpy(rng.integers(0, VOCAB, (T * N,)))
     modules = (embed, lstm, head)
@@ -225,8 +227,8 @@ def torch_train_step(H, N, T, rng):
     return run
 
 
-def torch_sampling(rng):
-    torch, embed, lstm, head = torch_modules(SAMPLE_HIDDEN)
+def torch_sampling(rng, threads):
+    torch, embed, lstm, head = torch_modules(SAMPLE_HIDDEN, threads)
 
     def run():
         with torch.no_grad():
@@ -289,21 +291,22 @@ def condition_benchmark(blocks, clock):
     return rows
 
 
-def benchmark(blocks, with_torch):
+def benchmark(blocks, torch_threads, clock=time.perf_counter):
+    """Rows of timings and ratios; torch_threads 0: without PyTorch."""
     rng = np.random.default_rng(0)
     rows = []
     for H, N, T in TRAIN_SIZES:
         runs = {"composer": composer_train_step(H, N, T, rng),
                 "course": course_train_step(H, N, T, rng)}
-        if with_torch:
-            runs["torch"] = torch_train_step(H, N, T, rng)
+        if torch_threads:
+            runs["torch"] = torch_train_step(H, N, T, rng, torch_threads)
         calls = {"composer": 3, "course": 1, "torch": 3}
-        times = time_interleaved(runs, blocks, calls)
+        times = time_interleaved(runs, blocks, calls, clock)
         rows.append({"task": "train", "hidden": H, "batch": N, "steps": T, **times})
     runs = {"composer": composer_sampling(rng)}
-    if with_torch:
-        runs["torch"] = torch_sampling(rng)
-    times = time_interleaved(runs, blocks, {"composer": 2, "torch": 1})
+    if torch_threads:
+        runs["torch"] = torch_sampling(rng, torch_threads)
+    times = time_interleaved(runs, blocks, {"composer": 2, "torch": 1}, clock)
     rows.append({"task": "sample", "hidden": SAMPLE_HIDDEN, "batch": 1, "steps": SAMPLE_STEPS,
                  **times})
     for row in rows:
@@ -332,8 +335,9 @@ def _ratio(row, key):
     return f"{row[key]:.2f}x" if key in row else "-"
 
 
-def print_table(rows):
-    print(f"BLAS: {blas_description()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+def print_table(rows, clock_name, torch_threads):
+    print(f"BLAS: {blas_description()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"
+          f"; {clock_name} time; torch threads: {torch_threads}")
     print(f"{'task':6} {'H':>4} {'N':>3} {'T':>4} {'composer ms':>12} {'course ms':>10} "
           f"{'torch ms':>9} {'course/composer':>16} {'composer/torch':>15}")
     for r in rows:
@@ -369,21 +373,22 @@ def main():
     parser.add_argument("--only", choices=["libraries", "condition"],
                         help="run one section: the libraries compared, or conditioning")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="conditioning section: wall clock, or the process's CPU time "
-                             "(steadier on a busy machine; use with OPENBLAS_NUM_THREADS=1)")
+                        help="wall clock, or the process's CPU time (steadier on a busy "
+                             "machine; use with OPENBLAS_NUM_THREADS=1; torch on 1 thread)")
     args = parser.parse_args()
     rows, cond_rows = [], []
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    torch_threads = TORCH_THREADS[args.clock] if have_torch() and not args.no_torch else 0
     if args.only != "condition":
-        rows = benchmark(args.blocks, have_torch() and not args.no_torch)
+        rows = benchmark(args.blocks, torch_threads, clock)
     if args.only != "libraries":
-        clock = time.process_time if args.clock == "cpu" else time.perf_counter
         cond_rows = condition_benchmark(args.blocks, clock)
     if args.json:
         print(json.dumps({"blas": blas_description(), "results": rows,
                           "condition": cond_rows}, indent=2))
         return
     if rows:
-        print_table(rows)
+        print_table(rows, args.clock, torch_threads)
     if cond_rows:
         print_condition_table(cond_rows, args.clock)
 

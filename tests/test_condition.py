@@ -158,7 +158,19 @@ def test_combination_keys_are_renumbered_before_they_overflow():
     assert index.tolist() == [0, 2, 1, 2] and first.tolist() == [0, 2, 1]
 
 
-def test_grouped_sums_equal_a_scatter_across_chunks(rng, monkeypatch):
+@pytest.fixture(params=["gathered", "one-hot"])
+def grouping(request, monkeypatch):
+    """The two ways of summing groups and runs of steps: gathered a group at a time or
+    summed in time order (as for large windows), or a one-hot product (as for small
+    ones, e.g. T=100 at N=1)."""
+    if request.param == "gathered":
+        monkeypatch.setattr(condition, "ONE_HOT_BYTES", 0)
+    else:
+        monkeypatch.setattr(condition, "ONE_HOT_BYTES", 1 << 30)
+    return request.param
+
+
+def test_grouped_sums_equal_a_scatter_across_chunks(rng, monkeypatch, grouping):
     """Groups larger than the gather buffer, and groups with no member (rows of zeros)."""
     monkeypatch.setattr(condition, "GATHER_BYTES", 3 * 5 * 8)  # 3 rows of 5 float64s
     keys = np.array([4, 0, 4, 4, 2, 4, 0, 4, 4])  # key 4: 6 rows, two chunks; 1, 3, 5: none
@@ -168,7 +180,7 @@ def test_grouped_sums_equal_a_scatter_across_chunks(rng, monkeypatch):
     assert np.allclose(grouped_sums(keys, 6, values), scattered)
 
 
-def test_lane_run_sums_sum_each_lanes_runs(rng):
+def test_lane_run_sums_sum_each_lanes_runs(rng, grouping):
     """Runs end where a lane's index changes and at the window's end; the same index in
     two lanes, or again later in one lane, makes separate runs."""
     index = np.array([[0, 0], [0, 0], [1, 0], [1, 1], [0, 1]])  # (T=5, N=2)
@@ -184,7 +196,7 @@ def test_lane_run_sums_sum_each_lanes_runs(rng):
 
 @pytest.mark.parametrize("steps, lanes, make_cond", [
     (T, N, musical_cond), (T, N, random_cond), (1, 12, random_cond)])
-def test_input_gradients_equal_the_one_hot_product(rng, steps, lanes, make_cond):
+def test_input_gradients_equal_the_one_hot_product(rng, steps, lanes, make_cond, grouping):
     """Every path of the backward (combinations, runs, steps themselves; at T=1 every field is
     slow, with more combinations than a quarter of the steps) against the
     definition: [one-hot(token), one-hot of each field].T @ the gate gradients."""

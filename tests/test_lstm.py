@@ -5,7 +5,7 @@ import pytest
 from gradcheck import numerical_gradient, relative_error
 
 from composer.nn import model, rnn
-from composer.nn.lstm import lstm_layer_backward, lstm_layer_forward
+from composer.nn.lstm import Workspace, lstm_layer_backward, lstm_layer_forward
 
 T, N, H, V = 5, 3, 4, 7
 
@@ -15,11 +15,12 @@ def rng():
     return np.random.default_rng(7)
 
 
-def test_layer_gradient_check_inputs_states_and_weights(rng):
-    xg = rng.standard_normal((T, N, 4 * H))
-    h0, c0 = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+@pytest.mark.parametrize("lanes", [N, 1])  # 1: the one-sequence step (Wh.T used as a view)
+def test_layer_gradient_check_inputs_states_and_weights(rng, lanes):
+    xg = rng.standard_normal((T, lanes, 4 * H))
+    h0, c0 = rng.standard_normal((lanes, H)), rng.standard_normal((lanes, H))
     Wh = rng.standard_normal((H, 4 * H)) * 0.5
-    dhs, dhT, dcT = (rng.standard_normal(s) for s in [(T, N, H), (N, H), (N, H)])
+    dhs, dhT, dcT = (rng.standard_normal(s) for s in [(T, lanes, H), (lanes, H), (lanes, H)])
 
     def loss():
         hs, cache = lstm_layer_forward(xg.copy(), h0, c0, Wh)  # forward overwrites xg
@@ -162,3 +163,32 @@ def test_float32_stays_float32(rng):
     grads, _ = model.backward(params, dlogits, cache)
     assert logits.dtype == np.float32 and final[0][0].dtype == np.float32
     assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def training_step(params, ids, targets, state, workspace, dropout=0.0):
+    """Logits, final state and gradients of one training step (dropout from seed 0)."""
+    logits, final, cache = model.forward(params, ids, state, dropout, np.random.default_rng(0),
+                                         workspace)
+    logits = logits.copy()  # the next step overwrites a workspace's arrays
+    grads, dstate0 = model.backward(params, model.cross_entropy(logits, targets)[1], cache)
+    return logits, final, {name: g.copy() for name, g in grads.items()}, dstate0
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_a_reused_workspace_gives_what_fresh_arrays_give(rng, dropout):
+    """A training loop's Workspace keeps arrays and each step's views of them from one
+    call to the next: windows of other lengths and batches in between, and batch 1,
+    give bit for bit what fresh arrays give."""
+    params = model.init_params(V, H, 2, rng, dtype=np.float64)
+    workspace = Workspace()
+    for steps, lanes in [(T, N), (T + 3, N), (T, 1), (T, N), (T, 1), (T + 3, N)]:
+        ids, targets = rng.integers(0, V, (2, steps, lanes))
+        state = [(rng.standard_normal((lanes, H)), rng.standard_normal((lanes, H)))] * 2
+        fresh = training_step(params, ids, targets, state, None, dropout)
+        reused = training_step(params, ids, targets, state, workspace, dropout)
+        assert np.array_equal(fresh[0], reused[0])
+        for (h, c), (h_reused, c_reused) in zip(fresh[1], reused[1], strict=True):
+            assert np.array_equal(h, h_reused) and np.array_equal(c, c_reused)
+        assert all(np.array_equal(fresh[2][name], reused[2][name]) for name in fresh[2])
+        for (dh, dc), (dh_reused, dc_reused) in zip(fresh[3], reused[3], strict=True):
+            assert np.array_equal(dh, dh_reused) and np.array_equal(dc, dc_reused)
