@@ -400,9 +400,15 @@ def _one_hot_product(indices, rows, values):
     indices: arrays of M row numbers each, whose sets of rows never overlap (one per
     field); written as multi-hot(indices).T @ values: for 100 rows at T=100, N=64,
     H=256 the matrix product took 13 ms, np.add.at's scatter 271 ms (measured).
+    Up to ONE_HOT_BYTES of values the product is taken in float64: it costs nothing
+    there, and a row whose steps nearly cancel then sums to the same float32 however
+    the steps are split (among MPI ranks, whose BLAS blocks differ), where a float32
+    product's rounding, which Adam scales up to a full step, moved such rows by 2e-5.
     """
     columns = np.arange(values.shape[0])
-    multi_hot_t = np.zeros((rows, values.shape[0]), values.dtype)  # (rows, M)
+    exact = values.nbytes <= ONE_HOT_BYTES
+    kind = np.float64 if exact else values.dtype
+    multi_hot_t = np.zeros((rows, values.shape[0]), kind)  # (rows, M)
     for index in indices:
         multi_hot_t[index.reshape(-1), columns] = 1
-    return multi_hot_t @ values
+    return (multi_hot_t @ values.astype(kind, copy=False)).astype(values.dtype, copy=False)
