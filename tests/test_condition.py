@@ -105,6 +105,37 @@ def test_gradient_check_every_parameter_and_state_with_conditioning(rng, layers,
         assert relative_error(dc0, numerical_gradient(lambda: run()[0], c0)) < 1e-6
 
 
+def test_gradient_check_with_the_history_fields(rng):
+    """The lookback fields of composer.music.lookback, from the tokens themselves (tokens 1,
+    2 and 8 bars back: 51 rows each, changing at every step; the run of the part before),
+    in a 2/4 of 2 steps a bar, beside the metre fields: every gradient, float64."""
+    from composer.music.conditioning import fields
+    from composer.music.lookback import sequence_lookback
+    from composer.music.meter import single_meter
+
+    steps = 24  # 12 bars: the part 8 bars back is heard from bar 8
+    ids = rng.integers(0, 3, (steps, N))  # few tokens, so that bars repeat
+    ids[16:, 0] = ids[:8, 0]  # lane 0 plays its first 4 bars again 8 bars later
+    cond = np.stack([sequence_lookback(single_meter((2, 4)), 1, ids[:, n], 0)
+                     for n in range(N)], axis=1)  # (T, N, 4)
+    sizes = {f.name: f.size for f in fields("history")}
+    assert cond[:, 0, 3].max() >= 3 and (cond[:15, :, 2] == 50).all()  # a run; no part yet
+    params = perturbed_params(rng, 1, sizes)
+    targets = rng.integers(0, V, ids.shape)
+    state = [(rng.standard_normal((N, H)), rng.standard_normal((N, H)))]
+
+    def run():
+        logits, _, cache = model.forward(params, ids, state, cond=cond, cond_sizes=sizes)
+        loss, dlogits = model.cross_entropy(logits, targets)
+        return loss, dlogits, cache
+
+    _, dlogits, cache = run()
+    grads, _ = model.backward(params, dlogits, cache)
+    for name, value in params.items():
+        numeric = numerical_gradient(lambda: run()[0], value)
+        assert relative_error(grads["d" + name], numeric) < 1e-6, name
+
+
 @pytest.mark.parametrize("make_cond", [musical_cond, random_cond, repetitive_cond])
 def test_conditioned_model_agrees_with_course_lstm_on_one_hot_inputs(rng, make_cond):
     """The lookups are the one-hot definition: x = [one-hot(token); one-hot of each field]

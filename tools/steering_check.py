@@ -11,7 +11,8 @@ compared with the corpus's tunes in that metre, read with their bar phase estima
 bar's chord, against the corpus's with chords inferred from its melodies; samples with
 a key: the share of notes in it (against the corpus's); and with --scale-lock.
 Everything goes through the same code as `composer sample` (generation.steering,
-generation.lengths). Prints a table, and JSON with --json.
+generation.lengths), with the form it plays by default (AABB; --form none for none, as
+before form existed). Prints a table, and JSON with --json.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ import numpy as np
 from composer.data.corpus import load_pieces
 from composer.generation.lengths import cut, draw_beats
 from composer.generation.steering import sample_context
+from composer.music.form import sample_plan
 from composer.music.keys import key_signature, parse_key
 from composer.music.meter import bar_beats, parse_meter
 from composer.music.notes import ChordSymbol, Piece, TimeSignature
@@ -38,11 +41,13 @@ MAX_TOKENS = 20_000
 
 
 def draw(trained, *, meter, key=None, chords=None, bars, num, seed, scale_lock=False,
-         temperature=1.0, chord_weight=0.0):
+         temperature=1.0, chord_weight=0.0, form=None):
     """`num` steered samples as Pieces carrying the metre, key and chords they were asked for."""
     context, _ = sample_context(trained.encoding, meter=meter, key=key, chords=chords)
     end = bars * bar_beats(parse_meter(meter))
     rng = np.random.default_rng(seed)
+    if trained.encoding.name == "melody":
+        context = replace(context, form=sample_plan(form, None, bars, rng))
     pieces = []
     for k in range(num):
         ids = draw_beats(trained, end, max_tokens=MAX_TOKENS, rng=rng, context=context,
@@ -75,7 +80,7 @@ def check(args) -> dict:
     reference = structure(corpus, estimate=True)
     keys = corpus_keys_by_metre(corpus)
     common = dict(num=args.num, bars=args.bars, seed=args.seed, temperature=args.temperature,
-                  chord_weight=args.chord_weight)
+                  chord_weight=args.chord_weight, form=args.form)
     report = {"model": str(args.model), "condition": list(trained.config.condition),
               "corpus": structure_summary(reference) | {"onsets": None}, "metres": {}}
     for metre in METRES:
@@ -136,6 +141,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--chord-weight", type=float, default=0.0)
+    parser.add_argument("--form", default=None, help="AABB, ..., or none [default: what "
+                                                     "composer sample plays]")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     parse_key(args.key)
