@@ -89,6 +89,11 @@ def test_sample_plans_fit_the_form_to_the_length():
     assert sample_plan(None, None, 7) is None and sample_plan("none", None, 32) is None
     assert sample_plan("ab", None, 12).part_bars == 6
     assert fitted_part_bars("AABA", 64) == 8 and fitted_part_bars("AABA", 3) == 1
+    over_chords = sample_plan(None, None, 8, cycle=4)  # "Am F C G": a part is a turn of it
+    assert letters(over_chords) == "AA" and over_chords.part_bars == 4
+    assert sample_plan(None, None, 32, cycle=3).part_bars == 6
+    assert sample_plan(None, None, 32, cycle=2.5).part_bars == 8  # no whole turn: as before
+    assert sample_plan(None, 2, 8, cycle=4).part_bars == 2  # a part length given is kept
 
 
 def test_plans_survive_json():

@@ -29,6 +29,7 @@ from composer.music.form import sample_plan
 from composer.music.keys import key_signature
 from composer.music.meter import bar_beats, bar_steps, parse_meter
 from composer.music.notes import Piece, TimeSignature
+from composer.music.stats import align_columns
 from composer.music.structure import Structure, repetition_summary, structure, structure_piece
 from composer.training.trained import load_model
 
@@ -123,9 +124,7 @@ def print_report(report: dict) -> None:
                                       for n in names),
                  _pct(report["all"]["self_similarity"]), _pct(report["corpus"]["self_similarity"]),
                  ""])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print(align_columns(rows))
     print(f"corpus distinct bars over its {report['corpus']['same_length_tunes']} tunes of "
           f"{report['bars']} +- {LENGTH_SLACK} bars: "
           f"{_pct(report['corpus']['distinct_bar_share_same_length'])}")

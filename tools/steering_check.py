@@ -28,6 +28,7 @@ import numpy as np
 from composer.data.corpus import load_pieces
 from composer.generation.lengths import cut, draw_beats
 from composer.generation.steering import sample_context
+from composer.music.chords import parse_progression
 from composer.music.form import sample_plan
 from composer.music.keys import key_signature, parse_key
 from composer.music.meter import bar_beats, parse_meter
@@ -47,7 +48,8 @@ def draw(trained, *, meter, key=None, chords=None, bars, num, seed, scale_lock=F
     end = bars * bar_beats(parse_meter(meter))
     rng = np.random.default_rng(seed)
     if trained.encoding.name == "melody":
-        context = replace(context, form=sample_plan(form, None, bars, rng))
+        cycle = None if chords is None else sum(b for _, b in parse_progression(chords))
+        context = replace(context, form=sample_plan(form, None, bars, rng, cycle=cycle))
     pieces = []
     for k in range(num):
         ids = draw_beats(trained, end, max_tokens=MAX_TOKENS, rng=rng, context=context,

@@ -7,7 +7,8 @@ shipped one), drives the page as a musician would and saves PNGs of 1400 x 900 p
 
 - docs/studio.png: a reel in 4/4, continued by a second take (the primer in blue),
   paused mid-way with the playhead and the sounding note lit;
-- docs/studio-jig.png: a jig in 6/8, D major, with its statistics;
+- docs/studio-jig.png: a 32-bar jig in 6/8, D major, in the default form (AABB: the parts
+  shaded and lettered in the roll), with its statistics;
 - docs/studio-chords.png: a melody over "Am F C G" in 4/4, the chords in the roll's ruler;
 - docs/studio-score.png: the jig as a score (the Score view, engraved by Verovio).
 
@@ -71,7 +72,7 @@ def main() -> None:
         fill(driver, "metre", "6/8")
         fill(driver, "key", "D major")
         fill(driver, "seed", "4")
-        fill(driver, "bars", "16")
+        fill(driver, "bars", "32")
         take(driver, 1)
         driver.save_screenshot(str(args.out / "studio-jig.png"))
         driver.find_element(By.ID, "view-score").click()
@@ -83,6 +84,7 @@ def main() -> None:
         fill(driver, "key", "G major")
         fill(driver, "seed", "7")
         fill(driver, "bars", "8")
+        fill(driver, "form", "none")
         take(driver, 2)
         driver.find_element(By.ID, "continue").click()
         fill(driver, "seed", "8")
@@ -92,6 +94,7 @@ def main() -> None:
         driver.find_element(By.ID, "clear-primer").click()  # a take of its own
         fill(driver, "key", "C major")
         fill(driver, "chords", "Am F C G")
+        fill(driver, "form", "")
         fill(driver, "seed", "5")
         take(driver, 4)
         driver.save_screenshot(str(args.out / "studio-chords.png"))

@@ -137,7 +137,7 @@ def sample(model_path, length, num, temperature, top_k, top_p, bars, meter, key,
     contexts = _contexts(trained, num, rng, primer_piece, meter=meter, key=key, chords=chords)
     if primer_ids is None:
         contexts = _planned(trained, contexts, rng, form=form, part_bars=part_bars, bars=bars,
-                            tokens=length + 1)
+                            tokens=length + 1, chords=chords)
     cap = None if max_note_beats is None else max(
         1, round(max_note_beats * trained.encoding.steps_per_quarter))
     settings = dict(temperature=temperature, top_k=top_k, top_p=top_p, grammar=grammar,
@@ -194,12 +194,13 @@ def _check_form(form, part_bars, bars, primer):
         raise click.UsageError("--part-bars needs a form; drop --form none")
 
 
-def _planned(trained, contexts, rng, *, form, part_bars, bars, tokens) -> list:
+def _planned(trained, contexts, rng, *, form, part_bars, bars, tokens, chords) -> list:
     """The contexts with the form plan of each sample (composer.music.form.sample_plan);
     none for a model that does not draw a token per grid step."""
     from dataclasses import replace
 
     from composer.errors import MusicError
+    from composer.music.chords import parse_progression
     from composer.music.form import sample_plan
     from composer.music.meter import bar_steps
 
@@ -208,11 +209,12 @@ def _planned(trained, contexts, rng, *, form, part_bars, bars, tokens) -> list:
             raise click.UsageError("--form and --part-bars need a melody model (a token per "
                                    f"grid step); this one is {trained.encoding.name}")
         return contexts
+    cycle = None if chords is None else sum(b for _, b in parse_progression(chords))
     planned = []
     for context, first_step in contexts:
         length = bars or tokens / bar_steps(context.meter.first, context.steps_per_quarter)
         try:
-            plan = sample_plan(form, part_bars, length, rng)
+            plan = sample_plan(form, part_bars, length, rng, cycle=cycle)
         except MusicError as error:
             raise click.UsageError(str(error)) from None
         planned.append((replace(context, form=plan), first_step))

@@ -170,7 +170,8 @@ def _draw_chords(ax, chords: list[tuple[float, Chord]], stop: float, row: float)
 
 
 def _draw_parts(ax, parts, stop: float, row: float) -> None:
-    """Each part (Piece.parts) shaded, a band and its letter; a part played again darker."""
+    """Each part (Piece.parts) shaded, a band with its letter over its middle; a part played
+    again darker."""
     starts = [beat for beat, _ in parts] + [stop]
     seen: dict[str, int] = {}
     for (beat, letter), end in zip(parts, starts[1:], strict=True):
@@ -180,8 +181,9 @@ def _draw_parts(ax, parts, stop: float, row: float) -> None:
         times = seen[letter] = seen.get(letter, 0) + 1
         ax.axvspan(beat, end, color=shade, alpha=0.10 if times == 1 else 0.18, zorder=0,
                    linewidth=0)
-        ax.text(beat, row, f" {letter}" + ("" if times == 1 else f" ({times})"), va="center",
-                fontsize=10, fontweight="bold", color="0.25", zorder=3)
+        ax.text((beat + min(end, stop)) / 2, row, letter + ("" if times == 1 else f" ({times})"),
+                ha="center", va="center", fontsize=10, fontweight="bold", color="0.25",
+                zorder=3)
 
 
 def piano_roll_figure(piece: Piece, bars: MeterMap | None = None,

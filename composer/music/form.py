@@ -20,7 +20,8 @@ A **plan** lays a form over a piece of `bars` bars, from bar 0 (the first full b
 `sample_plan` is what `composer sample` plays: unless told otherwise "AABB" from 8 bars on
 (none below, unless a part's length is given); parts of 8 bars, or shorter where the form
 would not fit once (a quarter of a 16-bar piece for AABB), unless the part's length is
-given.
+given; over a chord progression, in whole turns of it, so that a part played again has
+its chords again ("Am F C G" over 8 bars: AA in parts of 4).
 """
 
 from __future__ import annotations
@@ -159,9 +160,12 @@ def fitted_part_bars(form: str, bars: float) -> int:
 
 
 def sample_plan(form: str | None, part_bars: int | None, bars: float,
-                rng: np.random.Generator | None = None) -> FormPlan | None:
+                rng: np.random.Generator | None = None, *,
+                cycle: float | None = None) -> FormPlan | None:
     """The plan of a sample of `bars` bars: `form` None for the default (module docstring),
-    "none" for no form, else a form such as "ABAB"; part_bars None to fit them."""
+    "none" for no form, else a form such as "ABAB"; part_bars None to fit them, in whole
+    turns of a chord progression of `cycle` bars when one is given (a part played again
+    then comes round over the same chords)."""
     if form is not None and form.strip().lower() == "none":
         return None
     if form is None:
@@ -169,4 +173,8 @@ def sample_plan(form: str | None, part_bars: int | None, bars: float,
             return None
         form = DEFAULT_FORM
     form = parse_form(form)
-    return plan_form(form, part_bars or fitted_part_bars(form, bars), bars, rng)
+    if part_bars is None:
+        part_bars = fitted_part_bars(form, bars)
+        if cycle and float(cycle).is_integer() and cycle <= bars:
+            part_bars = max(int(cycle), part_bars // int(cycle) * int(cycle))
+    return plan_form(form, part_bars, bars, rng)

@@ -122,7 +122,8 @@ def _planned(trained, request: TakeRequest, context, primer: Primer | None, rng)
     bars = request.bars or (request.length + 1) / bar_steps(
         context.meter.first, context.steps_per_quarter)
     try:
-        return replace(context, form=sample_plan(request.form, request.part_bars, bars, rng))
+        return replace(context, form=sample_plan(request.form, request.part_bars, bars, rng,
+                                                 cycle=len(request.chords) or None))
     except MusicError as error:
         raise RequestError(str(error), "part_bars" if request.part_bars else "form") from error
 
