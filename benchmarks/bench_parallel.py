@@ -7,8 +7,11 @@
 Each configuration trains the default model (composer's defaults: H=256, N=32 lanes of
 T=64 steps, metre, key and chords heard) on real batches of FOLDER (data/ by default),
 from step 0 with the seed 0, in a fresh process tree, so every configuration does the
-same work: --warmup steps first (not timed: the first use of each tune infers its chords),
-then --steps timed ones. The configurations:
+same work: every tune's conditioning features made first, as they are from the second
+epoch of a run on (its first use infers a tune's chords and its history, 1-3 ms a tune,
+kept for the rest of the run; --first-epoch leaves this out and times the first epoch's
+steps, first uses and all), then --warmup steps (not timed), then --steps timed ones.
+The configurations:
 
 - 1 rank, 1 thread:    one process, OPENBLAS_NUM_THREADS=1 (the unit of scaling)
 - 1 rank, all threads: one process, as many BLAS threads as cores (what a plain
@@ -66,7 +69,7 @@ def launch(args, ranks: int, threads: int) -> dict:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads),
            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     worker = [sys.executable, __file__, "--worker", args.folder, "--steps", str(args.steps),
-              "--warmup", str(args.warmup)]
+              "--warmup", str(args.warmup), *(["--first-epoch"] if args.first_epoch else [])]
     if ranks > 1:
         mpiexec = Path(sys.executable).parent / "mpiexec"
         worker = [str(mpiexec if mpiexec.is_file() else "mpiexec"), "-n", str(ranks), *worker]
@@ -76,9 +79,10 @@ def launch(args, ranks: int, threads: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def work(folder: str, steps: int, warmup: int, project_share=None) -> None:
+def work(folder: str, steps: int, warmup: int, project_share=None, first_epoch=False) -> None:
     """In each rank: time `steps` training steps after `warmup`; rank 0 prints JSON. With
-    project_share (rank, ranks): in one process, the CPU time of that rank's share."""
+    project_share (rank, ranks): in one process, the CPU time of that rank's share. Unless
+    first_epoch, every tune's features are made first (module docstring)."""
     import numpy as np
 
     from composer.data.contexts import ConditionFeatures
@@ -96,6 +100,8 @@ def work(folder: str, steps: int, warmup: int, project_share=None) -> None:
                            warn=lambda message: None)
     run.features = ConditionFeatures(dataset.store, run.encoding, config.condition,
                                      chord_dropout=config.chord_dropout, seed=config.seed)
+    for row in range(0 if first_epoch else len(dataset.store)):
+        run.features.piece_features(row)  # as from the second epoch on
     windows = epoch_windows(dataset, config, 0, run.features)
     share = lane_share(windows.N, world.rank, world.size)
     if project_share is not None:
@@ -156,7 +162,7 @@ def project(args) -> dict:
         for rank in range(ranks):
             command = [sys.executable, __file__, "--worker", args.folder, "--steps",
                        str(args.steps), "--warmup", str(args.warmup), "--share",
-                       f"{rank},{ranks}"]
+                       f"{rank},{ranks}", *(["--first-epoch"] if args.first_epoch else [])]
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
             shares.append(json.loads(done.stdout.strip().splitlines()[-1]))
         step = statistics.median(max(s["seconds"][k] for s in shares)
@@ -221,13 +227,15 @@ def summarise(chosen, runs, args) -> dict:
         row["speedup"] = row["tokens_per_second"] / unit
         row["efficiency"] = row["speedup"] / row["ranks"]
     return {"folder": args.folder, "cores": cores(), "rounds": args.rounds,
-            "steps": args.steps, "warmup": args.warmup, "rows": rows}
+            "steps": args.steps, "warmup": args.warmup, "first_epoch": args.first_epoch,
+            "rows": rows}
 
 
 def report(result: dict) -> str:
     lines = [f"{result['folder']}: the default model, {result['steps']} steps after "
              f"{result['warmup']}, medians of {result['rounds']} rounds, {result['cores']} "
-             f"cores",
+             f"cores; " + ("the first epoch" if result["first_epoch"] else
+                          "features made first, as from the second epoch on"),
              f"{'configuration':<20} {'tokens/s':>9} {'ms/step':>8} {'x 1 thread':>10} "
              f"{'per rank':>8} {'allreduce':>9} {'alone ms':>8}"]
     for row in result["rows"]:
@@ -264,6 +272,9 @@ def main(argv=None) -> int:
     parser.add_argument("--ranks", default="2,4,8", help="rank counts beside 1 (comma list)")
     parser.add_argument("--oversubscribe", action="store_true",
                         help="also run rank counts above the number of cores")
+    parser.add_argument("--first-epoch", action="store_true",
+                        help="time the first epoch's steps, each tune's first features "
+                             "included (default: as from the second epoch on)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--project", action="store_true",
                         help="project the scaling from each share's CPU time (a busy machine)")
@@ -272,7 +283,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         share = tuple(int(x) for x in args.share.split(",")) if args.share else None
-        work(args.folder, args.steps, args.warmup, share)
+        work(args.folder, args.steps, args.warmup, share, args.first_epoch)
         return 0
     args.ranks = [int(r) for r in args.ranks.split(",") if r]
     if args.project:
