@@ -150,10 +150,11 @@ def test_musicxml_has_metre_key_harmony_parts_and_repeats():
     assert toolkit.loadData(text) and toolkit.getPageCount() == 1
 
 
-def test_part_markers_of_a_midi_file_are_read_as_hints(tmp_path):
+def test_part_markers_of_a_midi_file_are_read_as_its_parts(tmp_path):
     import mido
 
-    from composer.music.files import part_hints
+    from composer.music.files import read_music
+    from composer.music.notes import PartMark
 
     midi = mido.MidiFile(type=0, ticks_per_beat=480)
     track = mido.MidiTrack()
@@ -165,5 +166,6 @@ def test_part_markers_of_a_midi_file_are_read_as_hints(tmp_path):
     midi.tracks.append(track)
     path = tmp_path / "parts.mid"
     midi.save(path)
-    assert part_hints(path) == [0.0, 12.0]
-    assert part_hints(tmp_path / "tune.abc") == []
+    piece = read_music(path)[0]
+    assert piece.parts == [PartMark(0.0, "A"), PartMark(12.0, "B")]
+    assert [c.symbol for c in piece.chords] == ["Am"]  # the chord marker stays a chord

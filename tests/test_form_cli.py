@@ -120,3 +120,19 @@ def test_the_default_form_of_a_long_sample_is_aabb(melody_model, tmp_path):
     invoke("sample", "--model", melody_model, "--bars", 4, "--out", short, "--seed", 2)
     assert read_midi(short)[0].parts == []  # below 8 bars: no form, only the ending
     assert np.isfinite(read_midi(short)[0].duration)
+
+
+def test_a_sample_in_a_form_is_written_as_abc_with_its_repeats(melody_model, tmp_path):
+    from composer.music.abc import read_abc
+
+    out = tmp_path / "reel.abc"
+    shape = ["--bars", 16, "--meter", "2/4", "--key", "G major", "--form", "AABB",
+             "--part-bars", 4, "--seed", 1]  # a repeat with endings holds 4 bars or more
+    result = invoke("sample", "--model", melody_model, *shape, "--format", "abc", "--out", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert text.count("|:") == 2 and text.count(":|") == 2 and "[2" in text  # A and B, twice
+    midi = tmp_path / "reel.mid"
+    invoke("sample", "--model", melody_model, *shape, "--out", midi)
+    played = [(n.start, n.end, n.pitch) for n in read_abc(out)[0].notes]
+    assert played == [(n.start, n.end, n.pitch) for n in read_midi(midi)[0].notes]

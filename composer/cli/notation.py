@@ -16,23 +16,22 @@ FILE = click.Path(path_type=Path, dir_okay=False)
 FORMATS = {"abc": ".abc", "musicxml": ".musicxml"}  # --format -> file suffix
 
 
-def notation_text(piece, fmt: str, title: str, hints=(), meter=None, keys=None,
-                  number: int = 1) -> str:
-    """The ABC or MusicXML text of a piece."""
+def notation_text(piece, fmt: str, title: str, meter=None, keys=None, number: int = 1) -> str:
+    """The ABC or MusicXML text of a piece (its parts, if known, guide the repeats)."""
     if fmt == "abc":
         from composer.music.abc.writer import abc_text
 
-        return abc_text(piece, title, meter, keys, hints, number)
+        return abc_text(piece, title, meter, keys, number=number)
     from composer.music.notation.musicxml import musicxml_text
 
-    return musicxml_text(piece, title, meter, keys, hints)
+    return musicxml_text(piece, title, meter, keys)
 
 
 def _pieces(path: Path):
-    from composer.music.files import part_hints, read_music
+    from composer.music.files import read_music
 
     require_path(path)
-    return read_music(path), part_hints(path)
+    return read_music(path)  # a MIDI file's part markers come as Piece.parts
 
 
 @click.command()
@@ -53,17 +52,17 @@ def export(music_file, fmt, output, title, overwrite):
     with first and second endings where they differ at the end. An ABC file's tunes all
     go into one ABC file (X:1, X:2, ...); MusicXML takes the first.
     """
-    pieces, hints = _pieces(music_file)
+    pieces = _pieces(music_file)
     target = output_path(music_file, output, FORMATS[fmt], overwrite)
     name = title or music_file.stem.replace("-", " ").replace("_", " ")
     if fmt == "abc":
-        texts = [notation_text(p, fmt, name if len(pieces) == 1 else f"{name} {k}", hints,
+        texts = [notation_text(p, fmt, name if len(pieces) == 1 else f"{name} {k}",
                                number=k) for k, p in enumerate(pieces, start=1)]
         text = "\n".join(texts)
     else:
         if len(pieces) > 1:
             click.echo(f"{music_file} holds {len(pieces)} pieces; writing the first")
-        text = notation_text(pieces[0], fmt, name, hints)
+        text = notation_text(pieces[0], fmt, name)
     target.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {target}")
 
@@ -89,10 +88,10 @@ def score(music_file, output, title, overwrite):
         raise click.BadParameter(f"{output}: composer score writes SVG; give a .svg name",
                                  param_hint="--output")
     require_verovio()
-    pieces, hints = _pieces(music_file)
+    pieces = _pieces(music_file)
     target = output_path(music_file, output, ".svg", overwrite)
     name = title or music_file.stem.replace("-", " ").replace("_", " ")
-    target.write_text(engrave_svg(notation_text(pieces[0], "musicxml", name, hints)),
+    target.write_text(engrave_svg(notation_text(pieces[0], "musicxml", name)),
                       encoding="utf-8")
     if len(pieces) > 1:
         click.echo(f"{music_file} holds {len(pieces)} pieces; engraved the first")

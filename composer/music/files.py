@@ -24,14 +24,3 @@ def read_music(path: str | os.PathLike) -> list[Piece]:
     from composer.music.midi import read_midi
 
     return read_midi(path)
-
-
-def part_hints(path: str | os.PathLike) -> list[float]:
-    """Beats where parts start, from a MIDI file's "Part A", "Part B" markers ([] for ABC
-    files and files without them)."""
-    if is_abc(path):
-        return []
-    from composer.music.midi.marks import part_markers
-    from composer.music.midi.smf import read_bytes
-
-    return [beat for beat, _ in part_markers(read_bytes(path), str(path))]

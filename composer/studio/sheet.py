@@ -30,7 +30,8 @@ def take_piece(take: Take) -> Piece:
     keys = [key_signature(take.key)] if take.key else []
     return Piece(take.title, take.notes, qpm=take.qpm, time_signature=signature,
                  time_signatures=[TimeSignature(0.0, *signature)], key_signatures=keys,
-                 chords=[ChordSymbol(beat, symbol) for beat, symbol in take.chord_symbols()])
+                 chords=[ChordSymbol(beat, symbol) for beat, symbol in take.chord_symbols()],
+                 parts=list(take.parts))
 
 
 def _layout_options(take: Take) -> dict:

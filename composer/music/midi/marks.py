@@ -156,25 +156,3 @@ def _block_chords(notes: list[tuple]) -> list[tuple[int, str]]:
         if after is None or end < after:
             found.append((end, "N.C."))
     return found[:MAX_MARKS]
-
-
-PART_MARKER = re.compile(r"^Part ([A-Z])$")  # the markers `composer sample --form` writes
-
-
-def part_markers(data: bytes, name: str = "<bytes>") -> list[tuple[float, str]]:
-    """(beat, part letter) of every marker event "Part A", "Part B", ... in a MIDI file, in
-    time order; [] when the file has none (or is not metrical). Hints for laying out a
-    sampled tune's parts; nothing depends on them."""
-    from composer.music.midi.smf import split_file, track_events
-
-    _, timing, bodies = split_file(data, name)
-    if not timing.per_beat:
-        return []
-    found = []
-    for body in bodies:
-        for tick, status, payload in track_events(body):
-            if status == MARKER:
-                match = PART_MARKER.match(payload.decode("latin-1").strip())
-                if match and len(found) < MAX_MARKS:
-                    found.append((tick / timing.per_beat, match.group(1)))
-    return sorted(found)

@@ -90,7 +90,9 @@ class Score:
 def layout(piece: Piece, title: str = "", meter: MeterMap | None = None,
            keys: list[tuple[float, Key]] | None = None, hints: list[float] = (),
            bars_a_line: int = 4) -> Score:
-    """The Score of `piece` (see the module docstring)."""
+    """The Score of `piece` (see the module docstring); `hints` (beats where parts start)
+    default to the piece's own parts (Piece.parts: a sample's part markers)."""
+    hints = hints or [beat for beat, _ in piece.parts]
     meter = meter or meter_map(piece)
     keys = keys or piece_keys(piece)
     played = _played_bars(piece, meter, keys)
