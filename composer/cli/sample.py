@@ -24,8 +24,10 @@ def _checked(what):
         from composer.music.keys import parse_key
         from composer.music.meter import parse_meter
 
-        if value is None or (what == "form" and value.strip().lower() in ("none", "auto")):
-            return None if value is None or value.strip().lower() == "auto" else "none"
+        if value is None:
+            return None
+        if what == "form" and value.strip().lower() in ("none", "auto"):  # auto: the default
+            return "none" if value.strip().lower() == "none" else None
         try:
             {"meter": parse_meter, "key": parse_key, "chords": parse_progression,
              "form": parse_form}[what](value)
@@ -75,7 +77,7 @@ def _checked(what):
               help="the tune's parts in playing order, e.g. AABB, ABAB, AABA, AB, or none: a "
                    "part played again replays its first time but for its last bar or two "
                    "(first and second endings), each part ends on a cadence and the piece on "
-                   "the tonic [default: AABB from 8 bars on; melody models]")
+                   "the tonic [default: auto, AABB from 8 bars on; melody models]")
 @click.option("--part-bars", type=click.IntRange(1, 1000), default=None,
               help="bars in a part [default: 8, fewer where the form would not fit once]")
 @click.option("--primer", type=MIDI_FILE, default=None,
