@@ -15,10 +15,10 @@ from composer.music.conditioning import (
     fields,
     piece_context,
     sequence_features,
-    transpose_features,
     user_context,
 )
 from composer.music.encoding import make_encoding, note_arrays
+from composer.music.feature_edits import transpose_features
 from composer.music.keys import Key
 from composer.music.meter import MeterMap, single_meter
 from composer.music.notes import ChordSymbol, Note, Piece, TimeSignature
@@ -207,8 +207,8 @@ def test_comparable_features_are_the_features_with_chords_and_the_end_hidden(tin
     """Validation's features skip chord inference and give what hiding them gives."""
     from composer.data.contexts import ConditionFeatures
     from composer.data.dataset import load_dataset
-    from composer.music.conditioning import hide_leaks
     from composer.music.encoding import make_encoding
+    from composer.music.feature_edits import hide_leaks
 
     encoding = make_encoding("melody")
     dataset = load_dataset(tiny_corpus, encoding, val_fraction=0.2)

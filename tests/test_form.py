@@ -13,10 +13,10 @@ from composer.music.conditioning import (
     Context,
     features,
     fields,
-    hide_leaks,
     sequence_features,
 )
 from composer.music.encoding import make_encoding
+from composer.music.feature_edits import hide_leaks
 from composer.music.form import (
     FormPlan,
     Section,

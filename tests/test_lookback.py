@@ -14,9 +14,9 @@ from composer.music.conditioning import (
     features,
     fields,
     sequence_features,
-    transpose_features,
 )
 from composer.music.encoding import make_encoding
+from composer.music.feature_edits import transpose_features
 from composer.music.keys import Key
 from composer.music.lookback import (
     NOTHING,

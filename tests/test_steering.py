@@ -19,12 +19,11 @@ from composer.music.conditioning import (
     NO_QUALITY,
     NO_ROOT,
     fields,
-    hide_chords,
     sequence_features,
-    transpose_features,
     user_context,
 )
 from composer.music.encoding import make_encoding
+from composer.music.feature_edits import hide_chords, transpose_features
 from composer.music.keys import parse_key
 from composer.music.midi import read_midi, write_midi
 from composer.music.notes import ChordSymbol, KeySignature, Note, Piece, TimeSignature

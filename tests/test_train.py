@@ -168,7 +168,7 @@ def test_validation_scores_what_score_model_scores(trained_dir, tiny_corpus):
     from composer.data.contexts import ConditionFeatures
     from composer.data.dataset import load_dataset
     from composer.evaluation.scoring import score_model
-    from composer.music.conditioning import hide_chords
+    from composer.music.feature_edits import hide_chords
     from composer.training.resume import load_resume as load_run
     from composer.training.validation import validate
 

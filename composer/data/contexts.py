@@ -46,14 +46,12 @@ from composer.music.conditioning import (
     Context,
     check_parts,
     fields,
-    hide_chords,
-    hide_leaks,
     piece_context,
     sequence_features,
     token_context,
-    transpose_features,
 )
 from composer.music.encoding import Encoding
+from composer.music.feature_edits import hide_chords, hide_leaks, transpose_features
 from composer.music.harmony import symbol_spans
 from composer.music.keys import parse_key
 from composer.music.meter import MeterMap, time_signatures

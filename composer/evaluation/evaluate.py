@@ -26,13 +26,9 @@ from composer.errors import DataError
 from composer.evaluation.metrics import Scores
 from composer.evaluation.ngram import fit_baseline
 from composer.evaluation.scoring import score_model
-from composer.music.conditioning import (
-    hide_leaks,
-    piece_context,
-    sequence_features,
-    token_context,
-)
+from composer.music.conditioning import piece_context, sequence_features, token_context
 from composer.music.encoding import note_arrays
+from composer.music.feature_edits import hide_leaks
 from composer.music.notes import Piece
 from composer.training.trained import TrainedModel
 

@@ -17,7 +17,8 @@ import numpy as np
 from composer.errors import ComposerError
 from composer.generation.shaping import Shaping
 from composer.generation.steering import Steering
-from composer.music.conditioning import Context, hide_chords, user_context
+from composer.music.conditioning import Context, user_context
+from composer.music.feature_edits import hide_chords
 from composer.music.grammar import make_grammar
 from composer.nn import model
 from composer.training.trained import TrainedModel
