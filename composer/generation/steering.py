@@ -26,6 +26,7 @@ from composer.music.conditioning import (
     Context,
     check_history,
     features,
+    fields,
     piece_context,
     user_context,
 )
@@ -118,6 +119,8 @@ class Steering:
         self.first_step, self.length = first_step, length  # length: tokens after the opening
         self.next_step: np.ndarray | None = None  # (K,) step of each sample's next token
         self.lookback: LookbackState | None = None  # the history fields, once opened
+        self._table: np.ndarray | None = None  # (steps, F) every step's features, when known
+        self._history = [k for k, f in enumerate(fields(self.parts)) if f.part == "history"]
         if "history" in self.parts:
             check_history(encoding)
         if scale_lock:  # the context is fixed: its keys' starts and allowed tokens, once
@@ -130,6 +133,7 @@ class Steering:
         its last token; None when there are none to run. Sets the clock after the opening."""
         after = self.first_step + np.cumsum(self.advance[opening], axis=1)  # (K, P)
         self.next_step = after[:, -1]
+        self._make_table(opening.shape[1])
         lookback = self._open_lookback(opening)  # (P - 1, K, 5) or None
         if opening.shape[1] < 2 or not self.parts:
             return None
@@ -152,12 +156,28 @@ class Steering:
             self.lookback.push(opening[:, t])
         return np.stack(rows) if rows else np.zeros((0, num, len(HISTORY)), np.int64)
 
+    def _make_table(self, opening: int) -> None:
+        """Where every token moves the clock one step at most (the melody encoding), the
+        features of every step the sample can reach, made at once (the per-step call was
+        44% of a melody sample's time); the history columns are filled in per step."""
+        if not self.parts or self.advance.max() > 1:
+            return
+        steps = np.arange(self.first_step + opening + self.length + 1)
+        placeholder = np.zeros((len(steps), len(self._history)), np.int64)
+        self._table = features(self.context, steps, self.parts,
+                               placeholder if self._history else None)
+
     def current(self) -> np.ndarray | None:
         """(K, F) features of each sample's next step, fed with its current token."""
         if not self.parts:
             return None
         lookback = None if self.lookback is None else self.lookback.fields()
-        return features(self.context, self.next_step, self.parts, lookback)
+        if self._table is None or self.next_step.max() >= len(self._table):
+            return features(self.context, self.next_step, self.parts, lookback)
+        rows = self._table[self.next_step]  # a copy
+        if lookback is not None:
+            rows[:, self._history] = lookback
+        return rows
 
     def allowed(self) -> np.ndarray | None:
         """(K, V) bool: the tokens the scale lock allows next; None without the lock."""
